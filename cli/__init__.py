@@ -1,0 +1,1 @@
+"""The typer command-line application: thin commands over model/, stream/ and training/."""

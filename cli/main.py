@@ -1,0 +1,38 @@
+"""The `actzero` command: one typer application; each command lives in its own module.
+
+Heavy libraries (torch, mediapipe, onnxruntime) are imported inside the commands, so
+`actzero --help` stays fast and works without the training extra.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from actzero import __version__
+
+app = typer.Typer(
+    name="actzero",
+    help="Real-time zero-shot skeleton action recognition: video/webcam -> MediaPipe -> SA-DVAE.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"actzero {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Real-time zero-shot skeleton action recognition."""
+
+
+# Command modules register themselves on `app` (one import line each).
+from actzero.cli import data as _data  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Pure inference and shared definitions: skeleton layouts, mappings, canonicalisation, ONNX bundle."""

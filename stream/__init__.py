@@ -1,0 +1,1 @@
+"""Everything that moves frames: capture, pose estimation, wire protocol, tracker, worker, control."""
