@@ -1,0 +1,244 @@
+"""Canonical skeleton windows: what the model sees, whatever the camera, position or body size.
+
+`canonicalise` maps a (T, 25, 3) NTU-25 sequence (NaN = missing joint) to a finite float32
+sequence in a body-centred frame:
+
+- origin: the mean over valid frames of spine_base (the mean, not the first frame, so one
+  noisy frame does not shift the whole window);
+- +y: the body's up axis, the mean over valid frames of the unit spine vector
+  spine_base -> spine_shoulder;
+- +x: the subject's left -> right direction, the mean of the hip (l_hip -> r_hip) and
+  shoulder (l_shoulder -> r_shoulder) vectors over valid frames, made orthogonal to +y;
+- +z = x cross y (a proper rotation, so the subject's left stays left): the subject faces
+  -z, which is how an NTU subject facing the Kinect looks in camera space;
+- unit: `model.skeleton.body_size` (median spine length + shoulder width) becomes 1.
+
+Missing joints are filled per joint by linear interpolation in time, then by the nearest
+valid frame at the ends, then (for a joint never seen) by its parent's position.
+Every step commutes with rotation, translation and uniform scaling of the input, so the
+output is invariant to them (see tests/model/test_canonical.py).
+
+Also: `resample` (change the frame rate), `sliding_windows` and `fit_length` (make model
+windows of a fixed length).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actzero.model import skeleton as sk
+
+# Relative size below which a direction or the body is considered degenerate.
+_DEGENERATE = 1e-6
+
+
+class CanonicalisationError(ValueError):
+    """A sequence has nothing usable to define the canonical frame (no body, no spine, no sides)."""
+
+
+def _topological_order() -> np.ndarray:
+    order, frontier = [], [sk.SPINE_BASE]
+    while frontier:
+        joint = frontier.pop(0)
+        order.append(joint)
+        frontier.extend(j for j, p in enumerate(sk.PARENTS) if p == joint)
+    return np.asarray(order)
+
+
+# Joints ordered so that each one comes after its parent.
+_ORDER = _topological_order()
+
+
+def _check_shape(seq: np.ndarray) -> np.ndarray:
+    try:
+        arr = np.asarray(seq, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CanonicalisationError(f"skeleton is not a numeric array: {exc}") from exc
+    if arr.ndim != 3 or arr.shape[1:] != (sk.NUM_JOINTS, 3):
+        raise CanonicalisationError(f"expected a (T, 25, 3) skeleton sequence, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise CanonicalisationError("empty skeleton sequence (0 frames)")
+    return arr
+
+
+def _valid_joints(seq: np.ndarray) -> np.ndarray:
+    """(T, J) mask of joints whose three coordinates are finite (faster than isfinite().all(-1))."""
+    return np.isfinite(seq[..., 0] + seq[..., 1] + seq[..., 2])
+
+
+def fill_missing(seq: np.ndarray) -> np.ndarray:
+    """Fill NaN/inf joints of a (T, 25, 3) sequence; returns a new float64 array.
+
+    A joint missing in some frames is interpolated linearly in time between its nearest
+    valid frames (held constant before the first / after the last valid frame); a joint
+    missing in every frame takes its parent's position. A joint with any non-finite
+    coordinate counts as missing. spine_base (the root) must be valid in at least one frame.
+
+    Raises:
+        CanonicalisationError: spine_base is never valid.
+    """
+    seq = np.array(seq, dtype=np.float64)
+    return _fill(seq, _valid_joints(seq))
+
+
+def _fill(seq: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    if valid.all():
+        return seq
+    num_frames = seq.shape[0]
+    t = np.arange(num_frames)[:, None]
+    prev = np.maximum.accumulate(np.where(valid, t, -1), axis=0)
+    nxt = np.minimum.accumulate(np.where(valid, t, num_frames)[::-1], axis=0)[::-1]
+    prev = np.where(prev < 0, nxt, prev)
+    nxt = np.where(nxt >= num_frames, prev, nxt)
+    seen = valid.any(axis=0)
+    prev[:, ~seen] = 0
+    nxt[:, ~seen] = 0
+    flat = np.where(valid[..., None], seq, 0.0).reshape(-1, 3)
+    joints = np.arange(sk.NUM_JOINTS)
+    before = np.take(flat, (prev * sk.NUM_JOINTS + joints).ravel(), axis=0).reshape(seq.shape)
+    after = np.take(flat, (nxt * sk.NUM_JOINTS + joints).ravel(), axis=0).reshape(seq.shape)
+    span = nxt - prev
+    weight = np.where(span > 0, (t - prev) / np.maximum(span, 1), 0.0)[..., None]
+    filled = before + weight * (after - before)
+    if not seen.all():
+        if not seen[sk.SPINE_BASE]:
+            raise CanonicalisationError("spine_base is missing in every frame")
+        for joint in _ORDER[1:]:
+            if not seen[joint]:
+                filled[:, joint] = filled[:, sk.PARENTS[joint]]
+    return filled
+
+
+def canonicalise(seq: np.ndarray) -> np.ndarray:
+    """Map a (T, 25, 3) skeleton sequence to the canonical body frame (see the module docstring).
+
+    Args:
+        seq: (T, 25, 3) float array in any metric or pixel-like unit, any right-handed axes;
+            NaN or inf marks a missing joint.
+
+    Returns:
+        Finite float32 (T, 25, 3): origin at the mean spine_base, spine along +y, the
+        subject's left -> right along +x, unit body size, missing joints filled.
+
+    Raises:
+        CanonicalisationError: wrong shape, no frames, or no frame with a usable spine,
+            shoulders or left/right direction.
+    """
+    arr = _check_shape(seq)
+    valid = _valid_joints(arr)
+    if not valid.all():
+        arr[~valid] = np.nan
+
+    size = sk.body_size(arr)
+    if not np.isfinite(size) or size <= 0:
+        raise CanonicalisationError(
+            "no frame has spine_base, spine_shoulder and both shoulders, so the body size is undefined"
+        )
+
+    spine = arr[:, sk.SPINE_SHOULDER] - arr[:, sk.SPINE_BASE]
+    spine_len = np.linalg.norm(spine, axis=-1)
+    ok = spine_len > _DEGENERATE * size  # False for NaN
+    up = np.sum(spine[ok] / spine_len[ok, None], axis=0)
+    up_len = np.linalg.norm(up)
+    if not ok.any() or up_len <= _DEGENERATE * ok.sum():
+        raise CanonicalisationError("the spine (spine_base -> spine_shoulder) has no consistent direction")
+    up /= up_len
+
+    sides = np.stack(
+        [arr[:, sk.R_HIP] - arr[:, sk.L_HIP], arr[:, sk.R_SHOULDER] - arr[:, sk.L_SHOULDER]], axis=0
+    ).reshape(-1, 3)
+    sides = sides[_valid_joints(sides)]
+    right = sides.sum(axis=0) - up * np.dot(sides.sum(axis=0), up)
+    right_len = np.linalg.norm(right)
+    if len(sides) == 0 or right_len <= _DEGENERATE * size * len(sides):
+        raise CanonicalisationError("hips and shoulders give no left/right direction")
+    right /= right_len
+    back = np.array(  # right x up, written out: np.cross costs more than the rest of this block
+        [
+            right[1] * up[2] - right[2] * up[1],
+            right[2] * up[0] - right[0] * up[2],
+            right[0] * up[1] - right[1] * up[0],
+        ]
+    )
+    rotation = np.stack([right, up, back])  # rows: new x, y, z axes
+
+    base = arr[:, sk.SPINE_BASE]
+    origin = base[valid[:, sk.SPINE_BASE]].mean(axis=0)
+
+    filled = _fill(arr, valid)
+    out = ((filled - origin).reshape(-1, 3) @ (rotation.T / size)).reshape(filled.shape)
+    if not np.isfinite(out.sum()):
+        raise CanonicalisationError("coordinates overflow (values too large to canonicalise)")
+    return out.astype(np.float32)
+
+
+def resample(seq: np.ndarray, fps_in: float, fps_out: float = 30.0) -> np.ndarray:
+    """Resample a (T, ...) sequence from `fps_in` to `fps_out` by linear interpolation in time.
+
+    Output frame k is at time k / fps_out, for every such time within the input's
+    duration (T - 1) / fps_in. A frame that falls between a valid and a NaN joint gets
+    NaN unless it coincides with the valid one.
+
+    Raises:
+        ValueError: a frame rate that is not a positive finite number.
+    """
+    for name, fps in (("fps_in", fps_in), ("fps_out", fps_out)):
+        if not (np.isfinite(fps) and fps > 0):
+            raise ValueError(f"{name} must be a positive frame rate, got {fps}")
+    arr = np.asarray(seq, dtype=np.float32)
+    if fps_in == fps_out or arr.shape[0] <= 1:
+        return arr.copy()
+    num_out = int(np.floor((arr.shape[0] - 1) * fps_out / fps_in + 1e-9)) + 1
+    pos = np.arange(num_out) * (fps_in / fps_out)
+    lo = np.minimum(np.floor(pos).astype(np.int64), arr.shape[0] - 1)
+    hi = np.minimum(lo + 1, arr.shape[0] - 1)
+    weight = (pos - lo).astype(np.float32).reshape((-1,) + (1,) * (arr.ndim - 1))
+    a, b = arr[lo], arr[hi]
+    out = a + weight * (b - a)
+    exact = weight < 1e-6
+    return np.where(exact, a, out).astype(np.float32)
+
+
+def sliding_windows(seq: np.ndarray, length: int = 64, stride: int = 16) -> np.ndarray:
+    """Cut a (T, ...) sequence into windows of `length` frames every `stride` frames.
+
+    Windows start at 0, stride, 2 * stride, ...; when the last of them does not reach the
+    end of the sequence one more window ending at the last frame is added, so every frame
+    is covered. A sequence shorter than `length` gives no windows (use `fit_length`).
+
+    Returns:
+        (N, length, ...) array (a copy), N >= 0.
+    """
+    if length < 1 or stride < 1:
+        raise ValueError(f"length and stride must be >= 1, got {length} and {stride}")
+    arr = np.asarray(seq)
+    total = arr.shape[0]
+    if total < length:
+        return np.empty((0, length) + arr.shape[1:], dtype=arr.dtype)
+    starts = list(range(0, total - length + 1, stride))
+    if starts[-1] + length < total:
+        starts.append(total - length)
+    index = np.asarray(starts)[:, None] + np.arange(length)
+    return arr[index]
+
+
+def fit_length(seq: np.ndarray, length: int) -> np.ndarray:
+    """Make a (T, ...) sequence exactly `length` frames long.
+
+    A longer sequence is cropped around its centre (actions tend to sit in the middle of a
+    clip); a shorter one is padded by holding its last frame (no invented motion).
+
+    Raises:
+        ValueError: `length` < 1 or an empty sequence.
+    """
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    arr = np.asarray(seq)
+    total = arr.shape[0]
+    if total == 0:
+        raise ValueError("cannot fit an empty sequence (0 frames) to a length")
+    if total >= length:
+        start = (total - length) // 2
+        return arr[start : start + length].copy()
+    index = np.minimum(np.arange(length), total - 1)
+    return arr[index]

@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actzero.model import skeleton as sk
+from actzero.model.canonical import (
+    CanonicalisationError,
+    canonicalise,
+    fill_missing,
+    fit_length,
+    resample,
+    sliding_windows,
+)
+
+# A standing NTU-25 body in metres (x = subject's right, y up, facing -z), roughly Kinect-like.
+STANDING = np.array(
+    [
+        [0.0, 0.0, 0.0], [0.0, 0.27, 0.0], [0.0, 0.58, 0.0], [0.0, 0.72, 0.0],
+        [-0.18, 0.5, 0.0], [-0.22, 0.25, 0.0], [-0.24, 0.02, 0.0], [-0.24, -0.05, 0.0],
+        [0.18, 0.5, 0.0], [0.22, 0.25, 0.0], [0.24, 0.02, 0.0], [0.24, -0.05, 0.0],
+        [-0.08, -0.05, 0.0], [-0.09, -0.45, 0.0], [-0.09, -0.85, 0.0], [-0.09, -0.9, -0.1],
+        [0.08, -0.05, 0.0], [0.09, -0.45, 0.0], [0.09, -0.85, 0.0], [0.09, -0.9, -0.1],
+        [0.0, 0.5, 0.0], [-0.24, -0.12, 0.0], [-0.22, -0.06, -0.03], [0.24, -0.12, 0.0],
+        [0.22, -0.06, -0.03],
+    ]
+)  # fmt: skip
+
+
+def _motion(frames: int, seed: int, jitter: float = 0.03) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    phase = np.linspace(0, 2 * np.pi, frames)[:, None, None]
+    wobble = jitter * np.sin(phase + rng.uniform(0, 2 * np.pi, size=(1, sk.NUM_JOINTS, 3)))
+    return STANDING[None] + wobble + rng.normal(scale=0.005, size=(frames, sk.NUM_JOINTS, 3))
+
+
+def _rotation(quat: tuple[float, float, float, float]) -> np.ndarray:
+    w, x, y, z = np.asarray(quat) / np.linalg.norm(quat)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+quaternions = st.tuples(*[st.floats(-1, 1) for _ in range(4)]).filter(lambda q: np.linalg.norm(q) > 0.1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    quat=quaternions,
+    shift=st.tuples(*[st.floats(-100, 100) for _ in range(3)]),
+    scale=st.floats(0.01, 100),
+    frames=st.integers(1, 40),
+    seed=st.integers(0, 1000),
+    missing=st.floats(0, 0.3),
+)
+def test_invariant_to_rigid_motion_and_uniform_scale(quat, shift, scale, frames, seed, missing):
+    seq = _motion(frames, seed)
+    rng = np.random.default_rng(seed)
+    holes = rng.random((frames, sk.NUM_JOINTS)) < missing
+    holes[0, [sk.SPINE_BASE, sk.SPINE_SHOULDER, sk.L_SHOULDER, sk.R_SHOULDER]] = False
+    seq[holes] = np.nan
+    moved = scale * seq @ _rotation(quat).T + np.asarray(shift)
+    a, b = canonicalise(seq), canonicalise(moved)
+    assert np.isfinite(a).all() and a.dtype == np.float32 and a.shape == seq.shape
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_float32_input_is_invariant_within_float32_precision():
+    seq = _motion(64, 3).astype(np.float32)
+    moved = (2.5 * seq @ _rotation((0.3, -0.5, 0.7, 0.2)).T + np.array([3.0, -1.0, 7.0])).astype(np.float32)
+    np.testing.assert_allclose(canonicalise(seq), canonicalise(moved), atol=1e-4)
+
+
+def test_canonical_frame_is_upright_facing_and_unit_size():
+    seq = _motion(30, 1)
+    tilted = seq @ _rotation((0.9, 0.3, 0.8, -0.2)).T * 170 + 12  # centimetres, tilted, shifted
+    out = canonicalise(tilted)
+    spine = (out[:, sk.SPINE_SHOULDER] - out[:, sk.SPINE_BASE]).mean(0)
+    assert spine[1] > 0 and np.allclose(spine[[0, 2]], 0, atol=0.05 * spine[1])
+    hips = (out[:, sk.R_HIP] - out[:, sk.L_HIP]).mean(0)
+    assert hips[0] > 0 and abs(hips[2]) < 0.05
+    assert np.allclose(out[:, sk.SPINE_BASE].mean(0), 0, atol=1e-5)
+    assert np.isclose(sk.body_size(out), 1.0, rtol=1e-5)
+
+
+def test_keeps_left_and_right_a_mirror_image_is_not_the_same_pose():
+    seq = _motion(10, 2)
+    seq[:, sk.L_WRIST] += (0.0, 0.5, 0.0)  # left hand raised
+    out = canonicalise(seq)
+    assert out[:, sk.L_WRIST, 1].mean() > out[:, sk.R_WRIST, 1].mean() + 0.3
+    assert out[:, sk.L_WRIST, 0].mean() < 0 < out[:, sk.R_WRIST, 0].mean()
+
+
+def test_fills_missing_joints_by_time_interpolation_then_nearest_then_parent():
+    seq = _motion(5, 4)
+    seq[1:4, sk.L_KNEE] = np.nan  # interior gap -> linear interpolation
+    seq[:2, sk.R_ELBOW] = np.inf  # leading gap -> first valid frame
+    seq[:, sk.L_THUMB] = np.nan  # never seen -> parent (l_hand)
+    filled = fill_missing(seq)
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled[2, sk.L_KNEE], (seq[0, sk.L_KNEE] + seq[4, sk.L_KNEE]) / 2)
+    np.testing.assert_allclose(filled[0, sk.R_ELBOW], seq[2, sk.R_ELBOW])
+    np.testing.assert_allclose(filled[:, sk.L_THUMB], filled[:, sk.L_HAND])
+    assert np.isfinite(canonicalise(seq)).all()
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((0, 25, 3)), "0 frames"),
+        (np.zeros((5, 24, 3)), "shape"),
+        (np.full((5, 25, 3), np.nan), "body size"),
+        (np.full((5, 25, 3), np.inf), "body size"),
+        (np.zeros((5, 25, 3)), "body size"),
+        ("not an array", "numeric"),
+    ],
+)
+def test_unusable_input_raises_a_clear_error(bad, message):
+    with pytest.raises(CanonicalisationError, match=message):
+        canonicalise(bad)
+
+
+def test_degenerate_sides_raise_but_one_frame_works():
+    seq = _motion(1, 5)
+    assert canonicalise(seq).shape == (1, 25, 3)
+    flat = seq.copy()
+    for left, right in ((sk.L_HIP, sk.R_HIP), (sk.L_SHOULDER, sk.R_SHOULDER)):
+        flat[:, right] = flat[:, left] + (flat[:, sk.SPINE_SHOULDER] - flat[:, sk.SPINE_BASE])
+    with pytest.raises(CanonicalisationError, match="left/right"):
+        canonicalise(flat)
+    assert issubclass(CanonicalisationError, ValueError)
+
+
+def test_resample_halves_frame_count_and_interpolates():
+    seq = np.arange(61, dtype=np.float32)[:, None, None] * np.ones((1, 25, 3), np.float32)
+    out = resample(seq, fps_in=60, fps_out=30)
+    assert out.shape == (31, 25, 3)
+    np.testing.assert_allclose(out[:, 0, 0], np.arange(0, 61, 2))
+    up = resample(seq[:3], fps_in=30, fps_out=60)
+    np.testing.assert_allclose(up[:, 0, 0], [0, 0.5, 1, 1.5, 2])
+    with pytest.raises(ValueError, match="fps_in"):
+        resample(seq, 0)
+
+
+def test_resample_keeps_nan_only_where_it_touches_missing_frames():
+    seq = np.zeros((5, 25, 3), np.float32)
+    seq[2, 3] = np.nan
+    out = resample(seq, fps_in=30, fps_out=60)
+    assert np.isnan(out[:, 3, 0]).tolist() == [False, False, False, True, True, True, False, False, False]
+
+
+def test_sliding_windows_cover_every_frame():
+    seq = np.arange(100)
+    wins = sliding_windows(seq, length=64, stride=16)
+    assert wins.shape == (4, 64)
+    assert wins[:, 0].tolist() == [0, 16, 32, 36]
+    assert sliding_windows(seq[:10], length=64).shape == (0, 64)
+    assert sliding_windows(seq[:64], length=64, stride=16).shape == (1, 64)
+
+
+def test_fit_length_crops_centre_and_pads_by_holding_last_frame():
+    seq = np.arange(10)
+    assert fit_length(seq, 4).tolist() == [3, 4, 5, 6]
+    assert fit_length(seq[:3], 6).tolist() == [0, 1, 2, 2, 2, 2]
+    with pytest.raises(ValueError):
+        fit_length(seq[:0], 4)
