@@ -51,7 +51,7 @@ _ORDER = _topological_order()
 
 def _check_shape(seq: np.ndarray) -> np.ndarray:
     try:
-        arr = np.asarray(seq, dtype=np.float64)
+        arr = np.array(seq, dtype=np.float64)  # a copy: gaps are filled in place
     except (TypeError, ValueError) as exc:
         raise CanonicalisationError(f"skeleton is not a numeric array: {exc}") from exc
     if arr.ndim != 3 or arr.shape[1:] != (sk.NUM_JOINTS, 3):
@@ -82,31 +82,30 @@ def fill_missing(seq: np.ndarray) -> np.ndarray:
 
 
 def _fill(seq: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Fill `seq` (float64, modified in place) where `valid` (T, J) is False; returns `seq`."""
     if valid.all():
         return seq
     num_frames = seq.shape[0]
     t = np.arange(num_frames)[:, None]
     prev = np.maximum.accumulate(np.where(valid, t, -1), axis=0)
     nxt = np.minimum.accumulate(np.where(valid, t, num_frames)[::-1], axis=0)[::-1]
-    prev = np.where(prev < 0, nxt, prev)
-    nxt = np.where(nxt >= num_frames, prev, nxt)
     seen = valid.any(axis=0)
-    prev[:, ~seen] = 0
-    nxt[:, ~seen] = 0
-    flat = np.where(valid[..., None], seq, 0.0).reshape(-1, 3)
-    joints = np.arange(sk.NUM_JOINTS)
-    before = np.take(flat, (prev * sk.NUM_JOINTS + joints).ravel(), axis=0).reshape(seq.shape)
-    after = np.take(flat, (nxt * sk.NUM_JOINTS + joints).ravel(), axis=0).reshape(seq.shape)
-    span = nxt - prev
-    weight = np.where(span > 0, (t - prev) / np.maximum(span, 1), 0.0)[..., None]
-    filled = before + weight * (after - before)
+    # Only the missing entries of joints seen somewhere are interpolated (usually a few).
+    frame, joint = np.nonzero(~valid & seen)
+    if frame.size:
+        lo, hi = prev[frame, joint], nxt[frame, joint]
+        lo = np.where(lo < 0, hi, lo)
+        hi = np.where(hi >= num_frames, lo, hi)
+        weight = ((frame - lo) / np.maximum(hi - lo, 1))[:, None]
+        before, after = seq[lo, joint], seq[hi, joint]
+        seq[frame, joint] = before + weight * (after - before)
     if not seen.all():
         if not seen[sk.SPINE_BASE]:
             raise CanonicalisationError("spine_base is missing in every frame")
-        for joint in _ORDER[1:]:
-            if not seen[joint]:
-                filled[:, joint] = filled[:, sk.PARENTS[joint]]
-    return filled
+        for j in _ORDER[1:]:
+            if not seen[j]:
+                seq[:, j] = seq[:, sk.PARENTS[j]]
+    return seq
 
 
 def canonicalise(seq: np.ndarray) -> np.ndarray:
@@ -136,20 +135,21 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
         )
 
     spine = arr[:, sk.SPINE_SHOULDER] - arr[:, sk.SPINE_BASE]
-    spine_len = np.linalg.norm(spine, axis=-1)
+    spine_len = np.sqrt(np.einsum("ij,ij->i", spine, spine))
     ok = spine_len > _DEGENERATE * size  # False for NaN
-    up = np.sum(spine[ok] / spine_len[ok, None], axis=0)
-    up_len = np.linalg.norm(up)
+    up = (spine[ok] / spine_len[ok, None]).sum(axis=0)
+    up_len = np.sqrt(up @ up)
     if not ok.any() or up_len <= _DEGENERATE * ok.sum():
         raise CanonicalisationError("the spine (spine_base -> spine_shoulder) has no consistent direction")
     up /= up_len
 
-    sides = np.stack(
-        [arr[:, sk.R_HIP] - arr[:, sk.L_HIP], arr[:, sk.R_SHOULDER] - arr[:, sk.L_SHOULDER]], axis=0
-    ).reshape(-1, 3)
+    sides = np.concatenate(
+        [arr[:, sk.R_HIP] - arr[:, sk.L_HIP], arr[:, sk.R_SHOULDER] - arr[:, sk.L_SHOULDER]]
+    )
     sides = sides[_valid_joints(sides)]
-    right = sides.sum(axis=0) - up * np.dot(sides.sum(axis=0), up)
-    right_len = np.linalg.norm(right)
+    total = sides.sum(axis=0)
+    right = total - up * (total @ up)
+    right_len = np.sqrt(right @ right)
     if len(sides) == 0 or right_len <= _DEGENERATE * size * len(sides):
         raise CanonicalisationError("hips and shoulders give no left/right direction")
     right /= right_len
@@ -162,8 +162,8 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
     )
     rotation = np.stack([right, up, back])  # rows: new x, y, z axes
 
-    base = arr[:, sk.SPINE_BASE]
-    origin = base[valid[:, sk.SPINE_BASE]].mean(axis=0)
+    base = arr[valid[:, sk.SPINE_BASE], sk.SPINE_BASE]
+    origin = base.sum(axis=0) / len(base)
 
     filled = _fill(arr, valid)
     out = ((filled - origin).reshape(-1, 3) @ (rotation.T / size)).reshape(filled.shape)

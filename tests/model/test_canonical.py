@@ -168,3 +168,13 @@ def test_fit_length_crops_centre_and_pads_by_holding_last_frame():
     assert fit_length(seq[:3], 6).tolist() == [0, 1, 2, 2, 2, 2]
     with pytest.raises(ValueError):
         fit_length(seq[:0], 4)
+
+
+def test_input_is_not_modified():
+    seq = _motion(8, 6)
+    seq[2, sk.L_KNEE] = np.inf
+    seq[:, sk.R_THUMB] = np.nan
+    before = seq.copy()
+    canonicalise(seq)
+    fill_missing(seq)
+    np.testing.assert_array_equal(seq, before)
