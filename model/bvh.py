@@ -307,18 +307,30 @@ def forward_kinematics(motion: BVHMotion) -> tuple[np.ndarray, np.ndarray]:
         (each joint's local-to-world rotation).
     """
     num_frames = motion.num_frames
+    # One batched call builds every rotation channel's matrices: (T, R, 3, 3).
+    rotation_columns = [
+        (j, joint.first_channel + k, channel[0])
+        for j, joint in enumerate(motion.joints)
+        for k, channel in enumerate(joint.channels)
+        if channel.endswith("rotation")
+    ]
+    matrices = np.empty((num_frames, len(rotation_columns), 3, 3))
+    for axis in "XYZ":
+        picked = [i for i, (_, _, a) in enumerate(rotation_columns) if a == axis]
+        if picked:
+            columns = [rotation_columns[i][1] for i in picked]
+            matrices[:, picked] = axis_rotations(axis, motion.values[:, columns])
     positions = np.empty((num_frames, len(motion.joints), 3))
     rotations = np.empty((num_frames, len(motion.joints), 3, 3))
     for j, joint in enumerate(motion.joints):
         translation = np.broadcast_to(joint.offset, (num_frames, 3)).copy()
-        rotation = np.broadcast_to(np.eye(3), (num_frames, 3, 3))
         for k, channel in enumerate(joint.channels):
-            column = motion.values[:, joint.first_channel + k]
-            axis = channel[0]
             if channel.endswith("position"):
-                translation[:, "XYZ".index(axis)] = column
-            else:
-                rotation = rotation @ axis_rotations(axis, column)
+                translation[:, "XYZ".index(channel[0])] = motion.values[:, joint.first_channel + k]
+        own = [i for i, (owner, _, _) in enumerate(rotation_columns) if owner == j]
+        rotation = matrices[:, own[0]] if own else np.broadcast_to(np.eye(3), (num_frames, 3, 3))
+        for i in own[1:]:
+            rotation = rotation @ matrices[:, i]
         if joint.parent < 0:
             positions[:, j] = translation
             rotations[:, j] = rotation
