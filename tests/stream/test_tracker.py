@@ -1,0 +1,105 @@
+"""Tracker: stable ids for several people within one source (crossing, occlusion, leaving)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actzero.stream.tracker import Tracker, TrackerConfig, torso_summary
+
+FPS = 30.0
+
+
+def _run(tracker: Tracker, positions: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Feed (T, P, 2) centres; returns (T, P) ids (rows with NaN centres give -1)."""
+    out = []
+    for t in range(len(positions)):
+        out.append(tracker.update(positions[t], scales[t], t / FPS).ids)
+    return np.stack(out)
+
+
+def test_two_people_crossing_keep_their_ids() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(90) / FPS
+    # A walks left -> right, B right -> left, at slightly different heights: they cross at t = 1.5 s.
+    a = np.stack([0.2 + 0.4 * t, 0.50 + 0.005 * np.sin(7 * t)], axis=1)
+    b = np.stack([1.4 - 0.4 * t, 0.52 + 0.005 * np.cos(5 * t)], axis=1)
+    positions = np.stack([a, b], axis=1) + rng.normal(0, 0.003, (90, 2, 2))
+    scales = np.full((90, 2), 0.25) + rng.normal(0, 0.005, (90, 2))
+    for order in (slice(None), slice(None, None, -1)):  # detection order must not matter
+        ids = _run(Tracker(), positions[:, order], scales[:, order])
+        assert (ids[:, 0] == ids[0, 0]).all() and (ids[:, 1] == ids[0, 1]).all()
+        assert ids[0, 0] != ids[0, 1]
+
+
+def test_detection_order_shuffled_every_frame() -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(60) / FPS
+    walking_right = np.stack([0.3 + 0.3 * t, np.full(60, 0.5)], axis=1)
+    walking_left = np.stack([1.0 - 0.3 * t, np.full(60, 0.45)], axis=1)
+    standing = np.stack([np.full(60, 0.6), np.full(60, 0.9)], axis=1)
+    people = np.stack([walking_right, walking_left, standing], axis=1)
+    tracker = Tracker()
+    identity: dict[int, int] = {}  # person -> id
+    for f in range(60):
+        perm = rng.permutation(3)
+        ids = tracker.update(people[f, perm], np.full(3, 0.2), f / FPS).ids
+        for slot, person in enumerate(perm):
+            assert identity.setdefault(int(person), int(ids[slot])) == ids[slot]
+    assert len(set(identity.values())) == 3
+
+
+def test_short_occlusion_keeps_id_long_absence_expires_and_ids_are_not_reused() -> None:
+    config = TrackerConfig(max_missed_frames=10, max_missed_s=10.0)
+    tracker = Tracker(config)
+    centre, scale = np.array([[0.5, 0.5]]), np.array([0.2])
+    first = tracker.update(centre, scale, 0.0).ids[0]
+    for f in range(1, 6):  # hidden for 5 frames: fewer than max_missed_frames
+        assert tracker.update(np.empty((0, 2)), np.empty(0), f / FPS).expired == []
+    assert tracker.update(centre, scale, 6 / FPS).ids[0] == first
+
+    expired = []
+    for f in range(7, 7 + config.max_missed_frames + 1):
+        expired += tracker.update(np.empty((0, 2)), np.empty(0), f / FPS).expired
+    assert expired == [first] and tracker.active_ids == []
+    again = tracker.update(centre, scale, 1.0).ids[0]
+    assert again != first and again >= 0
+
+
+def test_tracks_expire_by_time_too() -> None:
+    tracker = Tracker(TrackerConfig(max_missed_frames=100, max_missed_s=0.5))
+    tid = tracker.update(np.array([[0.5, 0.5]]), np.array([0.2]), 0.0).ids[0]
+    assert tracker.update(np.empty((0, 2)), np.empty(0), 0.4).expired == []
+    assert tracker.update(np.empty((0, 2)), np.empty(0), 0.6).expired == [tid]
+
+
+def test_far_jump_is_a_new_person_and_nan_detection_gets_no_id() -> None:
+    tracker = Tracker()
+    first = tracker.update(np.array([[0.2, 0.5]]), np.array([0.2]), 0.0).ids[0]
+    ids = tracker.update(np.array([[1.2, 0.5], [np.nan, np.nan]]), np.array([0.2, 0.2]), 1 / FPS).ids
+    assert ids[0] != first and ids[1] == -1
+    # a big change of apparent size at the same place is not the same person either
+    tracker = Tracker()
+    first = tracker.update(np.array([[0.5, 0.5]]), np.array([0.1]), 0.0).ids[0]
+    assert tracker.update(np.array([[0.5, 0.5]]), np.array([0.6]), 1 / FPS).ids[0] != first
+
+
+def _landmarks(cx: float, cy: float, torso: float) -> np.ndarray:
+    """MediaPipe-like (33, 3) image landmarks with the shoulders and hips around a centre."""
+    lm = np.full((33, 3), 0.5, dtype=np.float32)
+    lm[[11, 12], 1] = cy - torso / 2
+    lm[[23, 24], 1] = cy + torso / 2
+    lm[[11, 23], 0] = cx + 0.03
+    lm[[12, 24], 0] = cx - 0.03
+    return lm
+
+
+def test_torso_summary_uses_visible_torso_and_aspect_ratio() -> None:
+    image = np.stack([_landmarks(0.25, 0.5, 0.2), _landmarks(0.75, 0.4, 0.1)])
+    vis = np.ones((2, 33), dtype=np.float32)
+    centres, scales = torso_summary(image, vis, width=1920, height=1080)
+    np.testing.assert_allclose(centres, [[0.25 * 1920 / 1080, 0.5], [0.75 * 1920 / 1080, 0.4]], atol=1e-6)
+    np.testing.assert_allclose(scales, [0.2, 0.1], atol=1e-6)
+    vis[1, [11, 12]] = 0.0  # shoulders hidden: no torso length, hips still give a centre
+    centres, scales = torso_summary(image, vis, width=1080, height=1080)
+    assert np.isfinite(centres[1]).all() and np.isnan(scales[1])
+    assert Tracker().update(centres, scales, 0.0).ids[1] == -1
