@@ -1,0 +1,145 @@
+"""MediaPipe Pose (BlazePose, 33 landmarks) -> NTU-25 joints, metres, y up.
+
+Every NTU joint is a fixed linear combination of MediaPipe landmarks (a (25, 33) matrix,
+`MAPPING_MATRIX`), so one matrix product maps any batch of poses. A joint is NaN when one
+of the landmarks it is made from is below the visibility threshold (never a silent zero).
+
+Axes: MediaPipe's world landmarks have image-like axes (x to the image's right, y down,
+z away from the camera; right-handed). They are turned by 180 degrees about z, i.e.
+(x, y, z) -> (-x, -y, z): a proper rotation (det +1), not a mirror, so the subject's left
+stays left. The result has Kinect's camera-space axes as in NTU RGB+D: x to the camera's
+left, y up, z away from the camera.
+
+Layout correction: Kinect v2 places its hip joints higher and closer together than
+MediaPipe's hips (docs/skeletons.md). `HIP_WIDTH_SCALE` and `HIP_RAISE` move MediaPipe's hips
+towards the NTU layout used for training; the neck sits `NECK_FRACTION` of the way from
+spine_shoulder to the head. The values were measured on real data: see bench/skeleton_gap.py.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from actzero.model import skeleton as sk
+
+NUM_LANDMARKS = 33
+
+# MediaPipe landmark indices used here (0-based, subject's own left/right).
+MP_NOSE = 0
+MP_L_EAR, MP_R_EAR = 7, 8
+MP_L_SHOULDER, MP_R_SHOULDER = 11, 12
+MP_L_ELBOW, MP_R_ELBOW = 13, 14
+MP_L_WRIST, MP_R_WRIST = 15, 16
+MP_L_PINKY, MP_R_PINKY = 17, 18
+MP_L_INDEX, MP_R_INDEX = 19, 20
+MP_L_THUMB, MP_R_THUMB = 21, 22
+MP_L_HIP, MP_R_HIP = 23, 24
+MP_L_KNEE, MP_R_KNEE = 25, 26
+MP_L_ANKLE, MP_R_ANKLE = 27, 28
+MP_L_HEEL, MP_R_HEEL = 29, 30
+MP_L_FOOT_INDEX, MP_R_FOOT_INDEX = 31, 32
+
+# Kinect-like hips: each hip's offset from the hips' midpoint is scaled by HIP_WIDTH_SCALE and
+# both hips and spine_base move up by HIP_RAISE times the mid-hip -> mid-shoulder vector.
+HIP_WIDTH_SCALE = 0.8
+HIP_RAISE = 0.05
+# spine_mid and neck as fractions along spine_base -> spine_shoulder and spine_shoulder -> head.
+SPINE_MID_FRACTION = 0.5
+NECK_FRACTION = 0.35
+
+# (x, y, z) -> (-x, -y, z): MediaPipe's y-down axes to NTU's y-up axes (rotation about z).
+AXES = np.diag([-1.0, -1.0, 1.0])
+
+
+# NTU joints that are one MediaPipe landmark (hand tip = index finger, foot = foot index).
+_ONE_TO_ONE = (
+    (sk.L_SHOULDER, MP_L_SHOULDER), (sk.L_ELBOW, MP_L_ELBOW), (sk.L_WRIST, MP_L_WRIST),
+    (sk.L_HAND_TIP, MP_L_INDEX), (sk.L_THUMB, MP_L_THUMB),
+    (sk.L_KNEE, MP_L_KNEE), (sk.L_ANKLE, MP_L_ANKLE), (sk.L_FOOT, MP_L_FOOT_INDEX),
+    (sk.R_SHOULDER, MP_R_SHOULDER), (sk.R_ELBOW, MP_R_ELBOW), (sk.R_WRIST, MP_R_WRIST),
+    (sk.R_HAND_TIP, MP_R_INDEX), (sk.R_THUMB, MP_R_THUMB),
+    (sk.R_KNEE, MP_R_KNEE), (sk.R_ANKLE, MP_R_ANKLE), (sk.R_FOOT, MP_R_FOOT_INDEX),
+)  # fmt: skip
+
+
+def _mapping_matrix() -> np.ndarray:
+    w = np.zeros((sk.NUM_JOINTS, NUM_LANDMARKS))
+
+    def mean(*landmarks: int) -> np.ndarray:
+        row = np.zeros(NUM_LANDMARKS)
+        row[list(landmarks)] = 1.0 / len(landmarks)
+        return row
+
+    mid_hip = mean(MP_L_HIP, MP_R_HIP)
+    spine_shoulder = mean(MP_L_SHOULDER, MP_R_SHOULDER)
+    raise_ = HIP_RAISE * (spine_shoulder - mid_hip)
+    spine_base = mid_hip + raise_
+    head = mean(MP_L_EAR, MP_R_EAR)
+
+    w[sk.SPINE_BASE] = spine_base
+    w[sk.SPINE_SHOULDER] = spine_shoulder
+    w[sk.SPINE_MID] = spine_base + SPINE_MID_FRACTION * (spine_shoulder - spine_base)
+    w[sk.HEAD] = head
+    w[sk.NECK] = spine_shoulder + NECK_FRACTION * (head - spine_shoulder)
+    for ntu_hip, mp_hip in ((sk.L_HIP, MP_L_HIP), (sk.R_HIP, MP_R_HIP)):
+        w[ntu_hip] = mid_hip + raise_ + HIP_WIDTH_SCALE * (mean(mp_hip) - mid_hip)
+    for ntu_joint, landmark in _ONE_TO_ONE:
+        w[ntu_joint] = mean(landmark)
+    w[sk.L_HAND] = mean(MP_L_WRIST, MP_L_PINKY, MP_L_INDEX)
+    w[sk.R_HAND] = mean(MP_R_WRIST, MP_R_PINKY, MP_R_INDEX)
+    return w
+
+
+# NTU joint j = sum_k MAPPING_MATRIX[j, k] * landmark k (rows sum to 1: translation-equivariant).
+MAPPING_MATRIX: np.ndarray = _mapping_matrix()
+MAPPING_MATRIX.setflags(write=False)
+_SOURCES = (MAPPING_MATRIX != 0).astype(np.float64)
+
+
+def mediapipe_to_ntu(
+    world_or_image: np.ndarray,
+    visibility: np.ndarray,
+    *,
+    min_visibility: float = 0.5,
+    coords: Literal["world", "image"] = "world",
+    aspect_ratio: float = 1.0,
+) -> np.ndarray:
+    """Map MediaPipe Pose landmarks to NTU-25 joints with y up.
+
+    Args:
+        world_or_image: (..., 33, 3) landmarks. "world": MediaPipe's world landmarks in
+            metres. "image": normalised image landmarks (x, y in [0, 1] of width and height,
+            z on the scale of x); the result is then in image heights, not metres.
+        visibility: (..., 33) per-landmark visibility in [0, 1].
+        min_visibility: landmarks below this (or non-finite) are missing.
+        coords: which kind of landmarks `world_or_image` holds.
+        aspect_ratio: image width / height (image landmarks only), to make x and y one unit.
+
+    Returns:
+        (..., 25, 3) float32 NTU joints: x to the camera's left, y up, z away from the
+        camera; NaN where a source landmark is missing.
+
+    Raises:
+        ValueError: wrong shapes, unknown `coords` or a non-positive aspect ratio.
+    """
+    points = np.asarray(world_or_image, dtype=np.float64)
+    vis = np.asarray(visibility, dtype=np.float64)
+    if points.ndim < 2 or points.shape[-2:] != (NUM_LANDMARKS, 3):
+        raise ValueError(f"expected (..., 33, 3) MediaPipe landmarks, got shape {points.shape}")
+    if vis.shape != points.shape[:-1]:
+        raise ValueError(f"visibility shape {vis.shape} does not match landmarks {points.shape[:-1]}")
+    if coords == "image":
+        if not (np.isfinite(aspect_ratio) and aspect_ratio > 0):
+            raise ValueError(f"aspect_ratio must be positive, got {aspect_ratio}")
+        points = points * np.array([aspect_ratio, 1.0, aspect_ratio])
+    elif coords != "world":
+        raise ValueError(f"coords must be 'world' or 'image', got {coords!r}")
+
+    missing = ~((vis >= min_visibility) & np.isfinite(points).all(axis=-1))
+    points = np.where(missing[..., None], 0.0, points) @ AXES
+    joints = np.einsum("jk,...kc->...jc", MAPPING_MATRIX, points)
+    joint_missing = np.einsum("jk,...k->...j", _SOURCES, missing.astype(np.float64)) > 0
+    joints[joint_missing] = np.nan
+    return joints.astype(np.float32)
