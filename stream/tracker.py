@@ -8,6 +8,11 @@ constant-velocity model; detections are matched to tracks greedily by increasing
 only accepted under a gating cost. Unmatched detections start new tracks; tracks that
 miss too many frames (or too long a time) expire. Ids are never reused.
 
+MediaPipe sometimes reports one person twice (two poses on the same body); detections
+whose centres lie within `duplicate_distance` torso lengths of a better one are dropped.
+Two real people that overlap that closely are indistinguishable in the image anyway: the
+hidden one misses a few frames and keeps its id through the motion prediction.
+
 Greedy matching on a gated cost is optimal whenever each person is closest to its own
 prediction, which the motion model makes true for people crossing at ordinary speeds;
 the number of people per frame is small, so it is also cheap. Pure numpy.
@@ -35,6 +40,7 @@ class TrackerConfig:
         max_missed_s: ... or after this many seconds without a match, whichever comes first.
         velocity_smoothing: weight of the newest velocity estimate (0..1) in the motion model.
         min_visibility: landmarks below this visibility do not count for the torso summary.
+        duplicate_distance: a detection this close (in torso lengths) to a better one is a duplicate.
     """
 
     gate: float = 1.5
@@ -43,6 +49,7 @@ class TrackerConfig:
     max_missed_s: float = 1.0
     velocity_smoothing: float = 0.5
     min_visibility: float = 0.3
+    duplicate_distance: float = 0.2
 
 
 @dataclass
@@ -60,7 +67,8 @@ class TrackUpdate:
     """Result of one tracker update.
 
     Attributes:
-        ids: (P,) int64 track id of each detection in input order (-1 for unusable detections).
+        ids: (P,) int64 track id of each detection in input order (-1 for unusable or duplicate
+            detections).
         expired: ids of tracks that expired in this update (their state can be freed).
     """
 
@@ -70,8 +78,8 @@ class TrackUpdate:
 
 def torso_summary(
     image: np.ndarray, visibility: np.ndarray, width: int, height: int, min_visibility: float = 0.3
-) -> tuple[np.ndarray, np.ndarray]:
-    """Torso centre and torso length of each person from MediaPipe image landmarks.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Torso centre, torso length and torso visibility of each person from MediaPipe image landmarks.
 
     Args:
         image: (P, 33, 3) landmarks, x and y normalised to [0, 1].
@@ -80,7 +88,8 @@ def torso_summary(
         min_visibility: landmarks below this visibility are ignored.
 
     Returns:
-        centres (P, 2) and scales (P,), in units of the image height; NaN where the torso is not visible.
+        centres (P, 2) and scales (P,), in units of the image height (NaN where the torso is not
+        visible), and quality (P,): the mean visibility of the four torso landmarks.
     """
     image = np.asarray(image, dtype=np.float64)
     vis = np.asarray(visibility, dtype=np.float64)
@@ -91,7 +100,8 @@ def torso_summary(
     hips = _nanmean(xy[:, _MP_HIPS], axis=1)
     centres = _nanmean(np.stack([shoulders, hips], axis=1), axis=1)
     scales = np.linalg.norm(shoulders - hips, axis=-1)
-    return centres, scales
+    quality = vis[:, [*_MP_SHOULDERS, *_MP_HIPS]].mean(axis=1)
+    return centres, scales, quality
 
 
 def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
@@ -115,13 +125,17 @@ class Tracker:
         """Ids of the tracks currently alive."""
         return list(self._tracks)
 
-    def update(self, centres: np.ndarray, scales: np.ndarray, ts: float) -> TrackUpdate:
+    def update(
+        self, centres: np.ndarray, scales: np.ndarray, ts: float, quality: np.ndarray | None = None
+    ) -> TrackUpdate:
         """Match this frame's detections to tracks.
 
         Args:
             centres: (P, 2) torso centres (NaN rows are unusable detections).
             scales: (P,) torso lengths, same units as the centres.
             ts: frame timestamp in seconds (increasing).
+            quality: (P,) detection quality (e.g. torso visibility) to choose among duplicates;
+                earlier detections win when None.
 
         Returns:
             The track id of each detection and the ids that expired.
@@ -130,6 +144,7 @@ class Tracker:
         centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
         scales = np.asarray(scales, dtype=np.float64).reshape(-1)
         usable = np.isfinite(centres).all(axis=1) & np.isfinite(scales) & (scales > 1e-6)
+        usable &= ~self._duplicates(centres, scales, usable, quality)
         ids = np.full(len(centres), -1, dtype=np.int64)
 
         track_ids = list(self._tracks)
@@ -166,6 +181,27 @@ class Tracker:
                 expired.append(tid)
                 del self._tracks[tid]
         return TrackUpdate(ids=ids, expired=expired)
+
+    def _duplicates(
+        self, centres: np.ndarray, scales: np.ndarray, usable: np.ndarray, quality: np.ndarray | None
+    ) -> np.ndarray:
+        """Mask of detections that repeat a better detection of the same body."""
+        duplicate = np.zeros(len(centres), dtype=bool)
+        idx = np.flatnonzero(usable)
+        if idx.size < 2:
+            return duplicate
+        if quality is not None:
+            idx = idx[np.argsort(-np.asarray(quality, dtype=np.float64)[idx], kind="stable")]
+        kept: list[int] = []
+        for i in idx:
+            for k in kept:
+                unit = max(scales[i], scales[k])
+                if np.linalg.norm(centres[i] - centres[k]) < self.config.duplicate_distance * unit:
+                    duplicate[i] = True
+                    break
+            else:
+                kept.append(int(i))
+        return duplicate
 
     def _cost(self, track_ids: list[int], centres: np.ndarray, scales: np.ndarray, ts: float) -> np.ndarray:
         tracks = [self._tracks[t] for t in track_ids]

@@ -27,7 +27,12 @@ def test_two_people_crossing_keep_their_ids() -> None:
     scales = np.full((90, 2), 0.25) + rng.normal(0, 0.005, (90, 2))
     for order in (slice(None), slice(None, None, -1)):  # detection order must not matter
         ids = _run(Tracker(), positions[:, order], scales[:, order])
-        assert (ids[:, 0] == ids[0, 0]).all() and (ids[:, 1] == ids[0, 1]).all()
+        # while the torsos overlap one body hides the other (-1) for a few frames, then both come back
+        hidden = (ids == -1).any(axis=1)
+        assert hidden.sum() <= 4 and not hidden[:40].any() and not hidden[50:].any()
+        for person in (0, 1):
+            seen = ids[:, person][ids[:, person] >= 0]
+            assert (seen == ids[0, person]).all()
         assert ids[0, 0] != ids[0, 1]
 
 
@@ -44,7 +49,8 @@ def test_detection_order_shuffled_every_frame() -> None:
         perm = rng.permutation(3)
         ids = tracker.update(people[f, perm], np.full(3, 0.2), f / FPS).ids
         for slot, person in enumerate(perm):
-            assert identity.setdefault(int(person), int(ids[slot])) == ids[slot]
+            if ids[slot] >= 0:  # -1: hidden behind the other walker while they cross
+                assert identity.setdefault(int(person), int(ids[slot])) == ids[slot]
     assert len(set(identity.values())) == 3
 
 
@@ -96,10 +102,20 @@ def _landmarks(cx: float, cy: float, torso: float) -> np.ndarray:
 def test_torso_summary_uses_visible_torso_and_aspect_ratio() -> None:
     image = np.stack([_landmarks(0.25, 0.5, 0.2), _landmarks(0.75, 0.4, 0.1)])
     vis = np.ones((2, 33), dtype=np.float32)
-    centres, scales = torso_summary(image, vis, width=1920, height=1080)
+    centres, scales, _ = torso_summary(image, vis, width=1920, height=1080)
     np.testing.assert_allclose(centres, [[0.25 * 1920 / 1080, 0.5], [0.75 * 1920 / 1080, 0.4]], atol=1e-6)
     np.testing.assert_allclose(scales, [0.2, 0.1], atol=1e-6)
     vis[1, [11, 12]] = 0.0  # shoulders hidden: no torso length, hips still give a centre
-    centres, scales = torso_summary(image, vis, width=1080, height=1080)
+    centres, scales, _ = torso_summary(image, vis, width=1080, height=1080)
     assert np.isfinite(centres[1]).all() and np.isnan(scales[1])
     assert Tracker().update(centres, scales, 0.0).ids[1] == -1
+
+
+def test_duplicate_detection_of_one_body_is_dropped_keeping_the_better_one() -> None:
+    tracker = Tracker()
+    centres = np.array([[0.50, 0.50], [0.51, 0.50], [0.90, 0.50]])
+    scales = np.array([0.2, 0.2, 0.2])
+    ids = tracker.update(centres, scales, 0.0, quality=np.array([0.6, 0.9, 0.8])).ids
+    assert ids[0] == -1 and ids[1] >= 0 and ids[2] >= 0 and ids[1] != ids[2]
+    ids_next = tracker.update(centres, scales, 1 / FPS, quality=np.array([0.9, 0.6, 0.8])).ids
+    assert ids_next[0] == ids[1] and ids_next[1] == -1 and ids_next[2] == ids[2]
