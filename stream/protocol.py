@@ -1,0 +1,229 @@
+"""The pose wire format: one ZeroMQ multipart message per video frame (see docs/protocol.md).
+
+Parts: ``[topic, header, image, world, visibility]``::
+
+    topic       b"pose/<source>"
+    header      UTF-8 JSON object (exact fields below)
+    image       P*33*3 float32 little-endian  (P, 33, 3)
+    world       P*33*3 float32 little-endian  (P, 33, 3)
+    visibility  P*33   float32 little-endian  (P, 33)
+
+The decoder trusts nothing: any malformed or hostile message raises :class:`ProtocolError` with
+the reason, and nothing in a message is ever executed (JSON + raw floats only).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import reprlib
+from typing import Any
+
+import numpy as np
+
+from actzero.stream.frames import NUM_LANDMARKS, PoseFrame
+
+VERSION = 1
+TOPIC_PREFIX = b"pose/"
+DTYPE = "<f4"
+MAX_PERSONS = 16
+MAX_IMAGE_SIDE = 32768
+MAX_SOURCE_CHARS = 64
+MAX_HEADER_BYTES = 4096
+MAX_INDEX = 2**53  # JSON numbers stay exact below this
+# The largest valid part: an array of MAX_PERSONS poses, or the header. For a socket's
+# zmq.MAXMSGSIZE option, which libzmq applies to each part of a multipart message.
+MAX_MESSAGE_BYTES = max(MAX_PERSONS * NUM_LANDMARKS * 3 * 4, MAX_HEADER_BYTES)
+NUM_PARTS = 5
+
+_SOURCE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_HEADER_FIELDS: dict[str, type] = {
+    "version": int,
+    "source": str,
+    "index": int,
+    "capture_ts": float,
+    "width": int,
+    "height": int,
+    "persons": int,
+    "dtype": str,
+    "shapes": dict,
+}
+_ARRAYS = ("image", "world", "visibility")
+
+
+class ProtocolError(ValueError):
+    """A message is not a valid pose frame; the message says why."""
+
+
+def topic_for(source: str) -> bytes:
+    """The topic of a source's messages (subscribe to ``TOPIC_PREFIX`` for all sources)."""
+    return TOPIC_PREFIX + source.encode("ascii")
+
+
+def safe_source_name(name: str) -> str:
+    """Turn any name (a file stem, a camera name) into a valid source id: ``[A-Za-z0-9._-]``, <= 64 chars."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).lstrip("._-")[:MAX_SOURCE_CHARS]
+    return cleaned or "source"
+
+
+def _shapes(persons: int) -> dict[str, list[int]]:
+    return {
+        "image": [persons, NUM_LANDMARKS, 3],
+        "world": [persons, NUM_LANDMARKS, 3],
+        "visibility": [persons, NUM_LANDMARKS],
+    }
+
+
+def encode_pose_frame(frame: PoseFrame) -> list[bytes]:
+    """Serialise a pose frame into the five message parts.
+
+    Raises:
+        ProtocolError: the frame itself is invalid (the same checks as decoding).
+    """
+    persons = frame.num_persons
+    arrays = {
+        "image": np.asarray(frame.image, dtype=DTYPE),
+        "world": np.asarray(frame.world, dtype=DTYPE),
+        "visibility": np.asarray(frame.visibility, dtype=DTYPE),
+    }
+    header = {
+        "version": VERSION,
+        "source": frame.source,
+        "index": int(frame.index),
+        "capture_ts": float(frame.capture_ts),
+        "width": int(frame.width),
+        "height": int(frame.height),
+        "persons": persons,
+        "dtype": DTYPE,
+        "shapes": _shapes(persons),
+    }
+    _check_header(header)
+    for name, array in arrays.items():
+        if list(array.shape) != header["shapes"][name]:
+            raise ProtocolError(f"{name} has shape {array.shape}, expected {tuple(header['shapes'][name])}")
+        _check_values(name, array)
+    header_bytes = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return [topic_for(frame.source), header_bytes, *(arrays[name].tobytes() for name in _ARRAYS)]
+
+
+def decode_pose_frame(parts: list[bytes]) -> PoseFrame:
+    """Parse and validate the five message parts of one pose frame.
+
+    Args:
+        parts: the multipart message as received (bytes-like parts).
+
+    Raises:
+        ProtocolError: wrong part count, bad JSON, unknown version, missing/extra/mistyped
+            header fields, a topic that does not match, size mismatches, non-finite or
+            out-of-range values, absurd sizes.
+    """
+    if not isinstance(parts, list | tuple):
+        raise ProtocolError(f"expected a list of message parts, got {type(parts).__name__}")
+    if len(parts) != NUM_PARTS:
+        raise ProtocolError(f"expected {NUM_PARTS} message parts, got {len(parts)}")
+    try:
+        topic, header_bytes, *array_bytes = (bytes(memoryview(part)) for part in parts)
+    except TypeError as error:
+        raise ProtocolError(f"message parts must be bytes: {error}") from None
+    header = _parse_header(header_bytes)
+    _check_header(header)
+    if topic != topic_for(header["source"]):
+        raise ProtocolError(f"topic {topic[:80]!r} does not match source {header['source']!r}")
+    arrays = {}
+    shapes = _shapes(header["persons"])
+    for name, data in zip(_ARRAYS, array_bytes, strict=True):
+        shape = tuple(shapes[name])
+        expected = math.prod(shape) * 4
+        if len(data) != expected:
+            raise ProtocolError(f"{name} part has {len(data)} bytes, expected {expected} for shape {shape}")
+        array = np.frombuffer(data, dtype=DTYPE).reshape(shape).astype(np.float32)
+        _check_values(name, array)
+        arrays[name] = array
+    return PoseFrame(
+        source=header["source"],
+        index=header["index"],
+        capture_ts=header["capture_ts"],
+        width=header["width"],
+        height=header["height"],
+        **arrays,
+    )
+
+
+def _short(value: Any) -> str:
+    return reprlib.repr(value)  # bounded in length and depth, whatever a message holds
+
+
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError(f"header holds the non-finite number {name}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ProtocolError("header repeats a key")
+    return result
+
+
+def _parse_header(data: bytes) -> dict[str, Any]:
+    if len(data) > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header has {len(data)} bytes, more than {MAX_HEADER_BYTES}")
+    try:
+        header = json.loads(
+            data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+        )
+    except UnicodeDecodeError as error:
+        raise ProtocolError(f"header is not UTF-8: {error}") from None
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise ProtocolError(f"header is not valid JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError(f"header must be a JSON object, got {type(header).__name__}")
+    return header
+
+
+def _check_int(header: dict[str, Any], name: str, low: int, high: int) -> None:
+    value = header[name]
+    if not low <= value <= high:
+        raise ProtocolError(f"header field {name}={value} is out of range [{low}, {high}]")
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    missing = sorted(set(_HEADER_FIELDS) - set(header))
+    extra = sorted(set(header) - set(_HEADER_FIELDS))
+    if missing or extra:
+        raise ProtocolError(f"header fields: missing {missing}, unexpected {extra[:8]}")
+    if type(header["version"]) is not int or header["version"] != VERSION:
+        raise ProtocolError(
+            f"unknown protocol version {_short(header['version'])} (this decoder reads {VERSION})"
+        )
+    for name, kind in _HEADER_FIELDS.items():
+        value = header[name]
+        if kind is float and type(value) is int:  # JSON writes 1.0 as 1.0, but be lenient with ints
+            header[name] = value = float(value)
+        if type(value) is not kind:
+            raise ProtocolError(f"header field {name} must be {kind.__name__}, got {type(value).__name__}")
+    source = header["source"]
+    if len(source) > MAX_SOURCE_CHARS or not _SOURCE_PATTERN.fullmatch(source):
+        raise ProtocolError(
+            f"source {_short(source)} must be 1-{MAX_SOURCE_CHARS} characters of A-Z a-z 0-9 . _ - "
+            "(starting with a letter or digit)"
+        )
+    _check_int(header, "index", 0, MAX_INDEX)
+    _check_int(header, "width", 1, MAX_IMAGE_SIDE)
+    _check_int(header, "height", 1, MAX_IMAGE_SIDE)
+    _check_int(header, "persons", 0, MAX_PERSONS)
+    if not math.isfinite(header["capture_ts"]) or header["capture_ts"] < 0:
+        raise ProtocolError(f"capture_ts must be a finite time >= 0, got {header['capture_ts']}")
+    if header["dtype"] != DTYPE:
+        raise ProtocolError(f"dtype must be {DTYPE!r}, got {_short(header['dtype'])}")
+    if header["shapes"] != _shapes(header["persons"]):
+        raise ProtocolError(f"shapes do not match {header['persons']} persons: {_short(header['shapes'])}")
+
+
+def _check_values(name: str, array: np.ndarray) -> None:
+    if not np.isfinite(array).all():
+        raise ProtocolError(f"{name} holds non-finite values")
+    if name == "visibility" and array.size and (array.min() < 0.0 or array.max() > 1.0):
+        raise ProtocolError("visibility values must lie in [0, 1]")
