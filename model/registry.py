@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -22,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actzero.model.actions import MAX_DESCRIPTION_LENGTH, MAX_DESCRIPTIONS, MAX_NAME_LENGTH, Action
-from actzero.model.bundle import DEFAULT_BUNDLE, MANIFEST
 
 FORMAT = "actzero-actions"
 VERSION = 1
 REGISTRY_FILE = "actions.json"
 USER_SOURCE = "user"
+# The shipped bundle's manifest (model/bundle.py's DEFAULT_BUNDLE / MANIFEST), read as plain
+# JSON so that editing the registry never opens the bundle's networks.
+DEFAULT_MANIFEST = Path(__file__).resolve().parent / "assets" / "default_bundle" / "manifest.json"
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -144,7 +147,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _bundle_entries(bundle_manifest: Path | None) -> list[RegistryEntry]:
-    manifest = Path(bundle_manifest) if bundle_manifest is not None else DEFAULT_BUNDLE / MANIFEST
+    manifest = Path(bundle_manifest) if bundle_manifest is not None else DEFAULT_MANIFEST
     if not manifest.is_file():
         if bundle_manifest is not None:
             raise RegistryError(f"bundle manifest {manifest} does not exist")
@@ -207,6 +210,7 @@ def _write(path: Path, entries: Sequence[RegistryEntry]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp_name, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as tmp:
             json.dump(data, tmp, indent=2, ensure_ascii=False)
             tmp.write("\n")
