@@ -19,7 +19,8 @@ class PoseFrame:
         capture_ts: wall-clock capture time, seconds since the epoch (time.time()).
         width, height: image size in pixels.
         image: (P, 33, 3) float32; x, y normalised to [0, 1] of width/height, z MediaPipe's relative depth.
-        world: (P, 33, 3) float32 metres, origin between the hips, MediaPipe's axes (y points down).
+        world: (P, 33, 3) float32 metres, origin between the hips, MediaPipe's axes, which follow the
+            camera (measured): x to the image's right, y down, z away from the camera.
         visibility: (P, 33) float32 in [0, 1].
     """
 
