@@ -1,0 +1,172 @@
+"""A trained model bundle: manifest + ONNX networks, loaded with onnxruntime only.
+
+Folder layout (see docs/model.md):
+
+- manifest.json: format/version, layout, window, fps, shipped actions (the backbone's seen
+  classes, in logit order), sizes, calibration, provenance, licence, metrics;
+- skeleton.onnx: canonical windows (N, window, 25, 3) -> features f_x, seen-class logits,
+  z_r means (the backbone fused with the skeleton VAE encoder);
+- text_vae.onnx: sentence embeddings (N, 384) -> mean and log-variance of z_y;
+- text_embeddings.npz: the shipped descriptions' sentence embeddings (a cache, so
+  fitting a classifier for shipped actions needs no text encoder run).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actzero.model.actions import Action
+from actzero.model.zeroshot import Calibration, ZeroShotClassifier, fit_zero_shot
+
+DEFAULT_BUNDLE = Path(__file__).resolve().parent / "assets" / "default_bundle"
+FORMAT = "actzero-bundle"
+VERSION = 1
+MANIFEST = "manifest.json"
+SKELETON_ONNX = "skeleton.onnx"
+TEXT_VAE_ONNX = "text_vae.onnx"
+TEXT_CACHE = "text_embeddings.npz"
+
+
+class BundleError(ValueError):
+    """The bundle folder is missing, incomplete or of an unknown format."""
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+@dataclass
+class Bundle:
+    """An opened bundle; create it with `Bundle.load`."""
+
+    path: Path
+    manifest: dict
+    window: int
+    fps: float
+    actions: list[Action]
+    calibration: Calibration
+    skeleton_session: Any = field(repr=False)
+    text_vae_session: Any = field(repr=False)
+    text_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    text_encoder: Any = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, *, intra_op_threads: int = 1) -> Bundle:
+        """Open a bundle folder (None = the shipped default bundle).
+
+        Args:
+            path: Bundle folder.
+            intra_op_threads: onnxruntime intra-op threads per session.
+
+        Returns:
+            The opened bundle.
+
+        Raises:
+            BundleError: If the folder or a file is missing or the manifest is not a bundle.
+        """
+        folder = Path(path) if path is not None else DEFAULT_BUNDLE
+        manifest_path = folder / MANIFEST
+        if not manifest_path.is_file():
+            raise BundleError(f"no {MANIFEST} in {folder} (is this a model bundle folder?)")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{manifest_path} is not valid JSON: {exc}") from exc
+        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+            raise BundleError(
+                f"{manifest_path}: expected format {FORMAT!r} version {VERSION}, "
+                f"got {manifest.get('format')!r} version {manifest.get('version')!r}"
+            )
+        for name in (SKELETON_ONNX, TEXT_VAE_ONNX):
+            if not (folder / name).is_file():
+                raise BundleError(f"bundle file {folder / name} is missing")
+        cache: dict[str, np.ndarray] = {}
+        if (folder / TEXT_CACHE).is_file():
+            with np.load(folder / TEXT_CACHE) as data:
+                cache = dict(zip(data["texts"].tolist(), data["embeddings"].astype(np.float32), strict=True))
+        actions = [Action(a["name"], tuple(a["descriptions"])) for a in manifest["actions"]]
+        return cls(
+            path=folder,
+            manifest=manifest,
+            window=int(manifest["window"]),
+            fps=float(manifest["fps"]),
+            actions=actions,
+            calibration=Calibration.from_dict(manifest["calibration"]),
+            skeleton_session=_session(folder / SKELETON_ONNX, intra_op_threads),
+            text_vae_session=_session(folder / TEXT_VAE_ONNX, intra_op_threads),
+            text_cache=cache,
+        )
+
+    def encode_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the skeleton network: (seen logits (N, S), z_r means (N, dz_r)) of canonical windows."""
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        if windows.ndim != 4 or windows.shape[1:] != (self.window, 25, 3):
+            raise ValueError(f"expected windows shaped (N, {self.window}, 25, 3), got {windows.shape}")
+        _, logits, z_r = self.skeleton_session.run(None, {"windows": windows})
+        return logits, z_r
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence embeddings (N, 384), from the shipped cache or the runtime text encoder."""
+        missing = sorted({t for t in texts if t not in self.text_cache})
+        if missing:
+            if self.text_encoder is None:
+                from actzero.model.text_encoder import TextEncoder
+
+                self.text_encoder = TextEncoder.load()
+            for text, emb in zip(missing, self.text_encoder.encode(missing), strict=True):
+                self.text_cache[text] = np.asarray(emb, dtype=np.float32)
+        return np.stack([self.text_cache[t] for t in texts]).astype(np.float32)
+
+    def text_latents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and log-variance of z_y for each text, (N, dz_r) each."""
+        mu, logvar = self.text_vae_session.run(None, {"text": self.embed_texts(texts)})
+        return mu, logvar
+
+    def fit_classifier(self, actions: Sequence[Action], seed: int = 0) -> ZeroShotClassifier:
+        """Fit a zero-shot classifier for a label set (shipped and/or new actions).
+
+        Actions whose name matches a shipped action (case-insensitive) also use the
+        backbone's own classifier; the others are recognised from their descriptions only.
+
+        Args:
+            actions: The label set; names must be unique.
+            seed: Sampling seed (the fit is deterministic for a seed).
+
+        Returns:
+            The fitted classifier, ready for `probabilities` and `decide`.
+        """
+        names = [a.name for a in actions]
+        if len({n.casefold() for n in names}) != len(names):
+            raise ValueError(f"action names must be unique: {names}")
+        if not names:
+            raise ValueError("a classifier needs at least one action")
+        shipped = {a.name.casefold(): i for i, a in enumerate(self.actions)}
+        seen_index = np.array([shipped.get(n.casefold(), -1) for n in names], dtype=np.int64)
+        texts_per_action = [list(a.descriptions) or [a.name] for a in actions]
+        flat = [t for texts in texts_per_action for t in texts]
+        mu, logvar = self.text_latents(flat)
+        bounds = np.cumsum([0] + [len(t) for t in texts_per_action])
+        settings = self.manifest.get("classifier", {})
+        clf = fit_zero_shot(
+            names,
+            seen_index,
+            [mu[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+            [logvar[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+            self.calibration,
+            samples_per_class=int(settings.get("samples_per_class", 200)),
+            steps=int(settings.get("steps", 150)),
+            seed=seed,
+        )
+        clf.encode = self.encode_windows
+        return clf

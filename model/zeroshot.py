@@ -1,0 +1,317 @@
+"""Zero-shot classification in the semantic latent space z_r (numpy only).
+
+For each action, latent samples z_y ~ q(z_y | description) are drawn from the text VAE
+encoder's Gaussians (spread over the action's descriptions), and a linear softmax
+classifier is fitted on them with full-batch Adam. A skeleton window is classified by the
+mean of its z_r.
+
+Generalised zero-shot: the label set may mix shipped (seen) classes, which the backbone's
+own classifier knows, with added ones that only the latent classifier knows. Two
+calibrated combinations are implemented (`Calibration.method`):
+
+- "stacking": one softmax over [seen logits / T_s - penalty, latent logits / T_u], where the
+  latent classifier is fitted on all labels, T_s is fitted on held-out seen windows, T_u on
+  held-out pseudo-unseen windows, and the penalty maximises the harmonic mean H on a
+  validation split (calibrated stacking, Chao et al. 2016);
+- "gate": a logistic gate g(x) on the sorted top-3 probabilities of both experts decides
+  seen vs unseen; p = g * p_seen on seen labels and (1 - g) * p_latent on the others (the
+  SynSE/SA-DVAE gating, with one threshold convention throughout).
+
+Labels whose top probability is below `threshold`, or whose top label is the idle class,
+give `Prediction.label = None` ("no action").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+GATE_TOP_K = 3
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One decision: `label` None means "no action"; `top_k` lists (label, probability)."""
+
+    label: str | None
+    score: float
+    top_k: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the seen-class and latent experts are combined and when to say "no action"."""
+
+    method: str = "stacking"
+    seen_temperature: float = 1.0
+    latent_temperature: float = 1.0
+    seen_penalty: float = 0.0
+    gate_weights: tuple[float, ...] = ()
+    gate_bias: float = 0.0
+    threshold: float = 0.3
+    idle_label: str | None = "standing still"
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form (stored in the bundle manifest)."""
+        return {
+            "method": self.method,
+            "seen_temperature": self.seen_temperature,
+            "latent_temperature": self.latent_temperature,
+            "seen_penalty": self.seen_penalty,
+            "gate_weights": list(self.gate_weights),
+            "gate_bias": self.gate_bias,
+            "threshold": self.threshold,
+            "idle_label": self.idle_label,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:
+        """Inverse of `to_dict`."""
+        data = dict(data)
+        data["gate_weights"] = tuple(data.get("gate_weights", ()))
+        return cls(**data)
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@dataclass
+class LinearSoftmax:
+    """Linear classifier logits = z @ weight + bias."""
+
+    weight: np.ndarray  # (d, K)
+    bias: np.ndarray  # (K,)
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Logits (N, K) of latents (N, d)."""
+        return (np.asarray(z, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
+
+
+def fit_linear_softmax(
+    z: np.ndarray,
+    y: np.ndarray,
+    num_classes: int,
+    steps: int = 150,
+    lr: float = 0.02,
+    weight_decay: float = 1e-4,
+) -> LinearSoftmax:
+    """Fit a linear softmax classifier by full-batch Adam on cross-entropy.
+
+    Args:
+        z: (M, d) float32 samples.
+        y: (M,) int labels in [0, num_classes).
+        num_classes: K.
+        steps: Adam steps.
+        lr: Adam learning rate.
+        weight_decay: L2 penalty on the weights.
+
+    Returns:
+        The fitted classifier.
+    """
+    z = np.ascontiguousarray(z, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    m, d = z.shape
+    onehot = np.zeros((m, num_classes), dtype=np.float32)
+    onehot[np.arange(m), y] = 1.0
+    weight = np.zeros((d, num_classes), dtype=np.float32)
+    bias = np.zeros(num_classes, dtype=np.float32)
+    params = [weight, bias]
+    first = [np.zeros_like(p) for p in params]
+    second = [np.zeros_like(p) for p in params]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    z_t = np.ascontiguousarray(z.T)
+    for step in range(1, steps + 1):
+        probs = softmax(z @ weight + bias)
+        delta = (probs - onehot) / m
+        grads = [z_t @ delta + weight_decay * weight, delta.sum(axis=0)]
+        correction1 = 1.0 - beta1**step
+        correction2 = 1.0 - beta2**step
+        for p, g, m1, m2 in zip(params, grads, first, second, strict=True):
+            m1 *= beta1
+            m1 += (1 - beta1) * g
+            m2 *= beta2
+            m2 += (1 - beta2) * g * g
+            p -= lr * (m1 / correction1) / (np.sqrt(m2 / correction2) + eps)
+    return LinearSoftmax(weight, bias)
+
+
+def sample_latents(
+    means: Sequence[np.ndarray],
+    logvars: Sequence[np.ndarray],
+    samples_per_class: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw z_y for each class from its descriptions' Gaussians (spread evenly over them).
+
+    Args:
+        means: per class (M_c, d) means of q(z_y | description).
+        logvars: per class (M_c, d) log-variances.
+        samples_per_class: samples per class in total.
+        rng: random generator.
+
+    Returns:
+        (samples (K * samples_per_class, d) float32, labels (K * samples_per_class,) int64).
+    """
+    zs, ys = [], []
+    for label, (mu, logvar) in enumerate(zip(means, logvars, strict=True)):
+        mu = np.atleast_2d(mu)
+        which = np.arange(samples_per_class) % len(mu)
+        std = np.exp(0.5 * np.atleast_2d(logvar))[which]
+        zs.append(mu[which] + std * rng.standard_normal(std.shape).astype(np.float32))
+        ys.append(np.full(samples_per_class, label, dtype=np.int64))
+    return np.concatenate(zs).astype(np.float32), np.concatenate(ys)
+
+
+def gate_features(seen_probs: np.ndarray, latent_probs: np.ndarray) -> np.ndarray:
+    """Sorted top-3 probabilities of both experts (zero-padded), (N, 6)."""
+
+    def top(p: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(p), GATE_TOP_K), dtype=np.float32)
+        if p.shape[1]:
+            s = -np.sort(-p, axis=1)[:, :GATE_TOP_K]
+            out[:, : s.shape[1]] = s
+        return out
+
+    return np.concatenate([top(seen_probs), top(latent_probs)], axis=1)
+
+
+def combine_experts(
+    seen_logits: np.ndarray,
+    latent_logits: np.ndarray,
+    seen_columns: np.ndarray,
+    calibration: Calibration,
+) -> np.ndarray:
+    """Calibrated probabilities over the label set from both experts.
+
+    Args:
+        seen_logits: (N, S) backbone logits of the label set's seen labels, in label order.
+        latent_logits: (N, K) latent classifier logits over all K labels.
+        seen_columns: (S,) column of each seen logit in the K labels (ascending).
+        calibration: temperatures, penalty, gate.
+
+    Returns:
+        (N, K) float32 probabilities (rows sum to 1).
+    """
+    n, k = latent_logits.shape
+    seen_mask = np.zeros(k, dtype=bool)
+    seen_mask[seen_columns] = True
+    latent_scaled = latent_logits / calibration.latent_temperature
+    if not seen_mask.any():
+        return softmax(latent_scaled).astype(np.float32)
+    seen_scaled = seen_logits / calibration.seen_temperature
+    if seen_mask.all():
+        return softmax(seen_scaled).astype(np.float32)
+    if calibration.method == "stacking":
+        logits = latent_scaled.copy()
+        logits[:, seen_columns] = seen_scaled - calibration.seen_penalty
+        return softmax(logits).astype(np.float32)
+    if calibration.method == "gate":
+        p_seen = softmax(seen_scaled)
+        p_latent = softmax(latent_scaled[:, ~seen_mask])
+        features = gate_features(p_seen, p_latent)
+        gate = 1.0 / (
+            1.0 + np.exp(-(features @ np.asarray(calibration.gate_weights) + calibration.gate_bias))
+        )
+        probs = np.zeros((n, k), dtype=np.float64)
+        probs[:, seen_mask] = gate[:, None] * p_seen
+        probs[:, ~seen_mask] = (1.0 - gate)[:, None] * p_latent
+        return probs.astype(np.float32)
+    raise ValueError(f"unknown calibration method {calibration.method!r}")
+
+
+@dataclass
+class ZeroShotClassifier:
+    """A fitted label set: latent classifier + calibrated combination with the seen classifier.
+
+    `seen_index[k]` is the backbone class index of label k, or -1 for labels the backbone
+    never saw. `encode` maps canonical windows to (seen logits over all backbone classes,
+    z_r means); the bundle supplies it (an onnxruntime session).
+    """
+
+    labels: list[str]
+    seen_index: np.ndarray
+    latent: LinearSoftmax
+    calibration: Calibration
+    encode: object = field(default=None, repr=False)
+
+    @property
+    def seen_columns(self) -> np.ndarray:
+        """Columns of the labels the backbone knows."""
+        return np.flatnonzero(self.seen_index >= 0)
+
+    def probabilities_from_outputs(self, seen_logits_all: np.ndarray, z_r: np.ndarray) -> np.ndarray:
+        """Probabilities (N, K) from backbone logits over all seen classes and z_r means."""
+        columns = self.seen_columns
+        seen_logits = np.asarray(seen_logits_all)[:, self.seen_index[columns]]
+        return combine_experts(seen_logits, self.latent.logits(z_r), columns, self.calibration)
+
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities (N, K) for canonical windows (N, T, 25, 3) float32."""
+        if self.encode is None:
+            raise RuntimeError("this classifier has no encoder; use probabilities_from_outputs")
+        windows = np.asarray(windows, dtype=np.float32)
+        if windows.ndim != 4 or windows.shape[2:] != (25, 3):
+            raise ValueError(f"expected windows shaped (N, T, 25, 3), got {windows.shape}")
+        if len(windows) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        seen_logits_all, z_r = self.encode(windows)  # type: ignore[operator]
+        return self.probabilities_from_outputs(seen_logits_all, z_r)
+
+    def decide(self, probs: np.ndarray, top_k: int = 5) -> list[Prediction]:
+        """Turn probabilities (N, K) into predictions; None = no action (idle or unsure)."""
+        probs = np.atleast_2d(np.asarray(probs, dtype=np.float32))
+        if probs.shape[1] != len(self.labels):
+            raise ValueError(f"expected {len(self.labels)} probability columns, got {probs.shape[1]}")
+        idle = self.calibration.idle_label
+        out = []
+        for row in probs:
+            order = np.argsort(-row)[: max(top_k, 1)]
+            ranked = [(self.labels[i], float(row[i])) for i in order]
+            best, score = ranked[0]
+            label = None if score < self.calibration.threshold or best == idle else best
+            out.append(Prediction(label=label, score=score, top_k=ranked[:top_k]))
+        return out
+
+
+def fit_zero_shot(
+    labels: Sequence[str],
+    seen_index: np.ndarray,
+    text_means: Sequence[np.ndarray],
+    text_logvars: Sequence[np.ndarray],
+    calibration: Calibration,
+    samples_per_class: int = 200,
+    seed: int = 0,
+    steps: int = 150,
+) -> ZeroShotClassifier:
+    """Fit the latent classifier for a label set from its text latents.
+
+    Args:
+        labels: K label names.
+        seen_index: (K,) backbone class index per label or -1.
+        text_means: per label (M_k, d) text VAE means, one row per description.
+        text_logvars: per label (M_k, d) log-variances.
+        calibration: how to combine with the seen classifier.
+        samples_per_class: z_y samples per label.
+        seed: sampling seed.
+        steps: Adam steps.
+
+    Returns:
+        A `ZeroShotClassifier` without an encoder (the bundle attaches one).
+    """
+    if len(labels) == 0:
+        raise ValueError("a classifier needs at least one label")
+    rng = np.random.default_rng(seed)
+    z, y = sample_latents(text_means, text_logvars, samples_per_class, rng)
+    latent = fit_linear_softmax(z, y, len(labels), steps=steps)
+    return ZeroShotClassifier(
+        labels=list(labels),
+        seen_index=np.asarray(seen_index, dtype=np.int64),
+        latent=latent,
+        calibration=calibration,
+    )

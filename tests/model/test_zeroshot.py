@@ -1,0 +1,128 @@
+"""The numpy zero-shot classifier: fitting, calibrated expert combination, decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from actzero.model.zeroshot import (
+    Calibration,
+    combine_experts,
+    fit_linear_softmax,
+    fit_zero_shot,
+    sample_latents,
+)
+
+DIM = 8
+
+
+def _class_means(k: int, seed: int = 0, spread: float = 4.0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, spread, (k, DIM)).astype(np.float32)
+
+
+def _fit(means: np.ndarray, labels: list[str], seen_index=None, calibration=None):
+    k = len(means)
+    return fit_zero_shot(
+        labels,
+        np.full(k, -1) if seen_index is None else np.asarray(seen_index),
+        [m[None] for m in means],
+        [np.full((1, DIM), -2.0, np.float32) for _ in range(k)],
+        calibration or Calibration(threshold=0.0, idle_label=None),
+        samples_per_class=100,
+    )
+
+
+def test_classifier_recovers_well_separated_classes() -> None:
+    means = _class_means(6)
+    clf = _fit(means, [f"c{i}" for i in range(6)])
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 6, 300)
+    z = means[truth] + rng.normal(0, 0.3, (300, DIM)).astype(np.float32)
+    probs = clf.probabilities_from_outputs(np.zeros((300, 0)), z)
+    assert probs.shape == (300, 6)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs.argmax(axis=1) == truth).mean() > 0.95
+
+
+def test_adding_an_action_changes_predictions() -> None:
+    means = _class_means(4, seed=3)
+    probe = means[3] + 0.05  # a window that looks like the fourth action
+    small = _fit(means[:3], ["a", "b", "c"])
+    big = _fit(means, ["a", "b", "c", "d"])
+    before = small.decide(small.probabilities_from_outputs(np.zeros((1, 0)), probe[None]))[0]
+    after = big.decide(big.probabilities_from_outputs(np.zeros((1, 0)), probe[None]))[0]
+    assert before.label in {"a", "b", "c"}
+    assert after.label == "d"
+
+
+def test_low_confidence_and_idle_give_no_action() -> None:
+    means = _class_means(3, seed=5)
+    clf = _fit(means, ["standing still", "wave", "jump"], calibration=Calibration(threshold=0.6))
+    uncertain = np.array([[0.4, 0.35, 0.25]], np.float32)
+    confident = np.array([[0.05, 0.9, 0.05]], np.float32)
+    idle = np.array([[0.9, 0.05, 0.05]], np.float32)
+    assert clf.decide(uncertain)[0].label is None
+    assert clf.decide(confident)[0].label == "wave"
+    assert clf.decide(confident)[0].top_k[0] == ("wave", pytest.approx(0.9))
+    assert clf.decide(idle)[0].label is None
+    assert len(clf.decide(confident, top_k=2)[0].top_k) == 2
+
+
+def test_linear_softmax_fit_reduces_loss() -> None:
+    rng = np.random.default_rng(0)
+    means = _class_means(5, seed=7, spread=1.0)
+    z, y = sample_latents([m[None] for m in means], [np.zeros((1, DIM), np.float32)] * 5, 80, rng)
+    short = fit_linear_softmax(z, y, 5, steps=2)
+    long = fit_linear_softmax(z, y, 5, steps=150)
+
+    def nll(clf):
+        logits = clf.logits(z)
+        logits = logits - logits.max(1, keepdims=True)
+        return float(-(logits[np.arange(len(y)), y] - np.log(np.exp(logits).sum(1))).mean())
+
+    assert nll(long) < 0.7 * nll(short)
+
+
+def test_samples_spread_over_descriptions() -> None:
+    rng = np.random.default_rng(0)
+    mu = np.array([[0.0] * DIM, [10.0] * DIM], np.float32)
+    z, y = sample_latents([mu], [np.full((2, DIM), -8.0, np.float32)], 10, rng)
+    assert (y == 0).all()
+    near_second = (np.abs(z - 10.0) < 1).all(axis=1)
+    assert near_second.sum() == 5
+
+
+def test_stacking_penalty_moves_mass_from_seen_to_unseen() -> None:
+    seen_logits = np.array([[3.0, 1.0]], np.float32)
+    latent = np.array([[0.0, 0.0, 2.0]], np.float32)
+    columns = np.array([0, 1])
+    plain = combine_experts(seen_logits, latent, columns, Calibration(seen_penalty=0.0))
+    penalised = combine_experts(seen_logits, latent, columns, Calibration(seen_penalty=3.0))
+    np.testing.assert_allclose(plain.sum(), 1.0, atol=1e-6)
+    assert plain.argmax() == 0
+    assert penalised.argmax() == 2
+    assert penalised[0, 2] > plain[0, 2]
+
+
+def test_gate_mixture_is_a_distribution_and_follows_the_gate() -> None:
+    seen_logits = np.array([[4.0, 0.0], [0.1, 0.0]], np.float32)
+    latent = np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 3.0, 0.0]], np.float32)
+    # gate = sigmoid(20 * (top seen probability) - 15): confident seen -> seen labels
+    calibration = Calibration(method="gate", gate_weights=(20, 0, 0, 0, 0, 0), gate_bias=-15)
+    probs = combine_experts(seen_logits, latent, np.array([0, 1]), calibration)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert probs[0].argmax() == 0
+    assert probs[1].argmax() == 2
+
+
+def test_only_seen_labels_use_the_seen_classifier() -> None:
+    seen_logits_all = np.array([[0.0, 5.0, 0.0]], np.float32)  # backbone classes x, y, z
+    clf = _fit(_class_means(2), ["y", "x"], seen_index=[1, 0])
+    probs = clf.probabilities_from_outputs(seen_logits_all, np.zeros((1, DIM), np.float32))
+    assert probs[0].argmax() == 0  # label "y" is backbone class 1
+
+
+def test_decide_rejects_wrong_width() -> None:
+    clf = _fit(_class_means(2), ["a", "b"])
+    with pytest.raises(ValueError):
+        clf.decide(np.ones((1, 3), np.float32) / 3)

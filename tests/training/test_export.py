@@ -1,0 +1,88 @@
+"""Export: ONNX files match torch numerically; a written bundle loads and classifies with onnxruntime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from actzero.model.actions import Action
+from actzero.model.bundle import Bundle, BundleError
+from actzero.model.zeroshot import Calibration
+from actzero.training.backbone import BackboneConfig, GraphBackbone
+from actzero.training.export import SkeletonNetwork, write_bundle
+from actzero.training.sadvae import SADVAE, SADVAEConfig
+
+NAMES = ["standing still", "wave", "jump"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory) -> tuple[Path, GraphBackbone, SADVAE, dict]:
+    torch.manual_seed(0)
+    backbone = GraphBackbone(
+        3, BackboneConfig(stem_channels=8, blocks=((8, 2), (16, 2)), feature_dim=16)
+    ).eval()
+    vae = SADVAE(16, 384, SADVAEConfig(dz_r=4, dz_v=2), skeleton_scale=0.5).eval()
+    rng = np.random.default_rng(0)
+    descriptions = {name: [f"a person does {name}", f"{name} slowly"] for name in NAMES}
+    cache = {}
+    for texts in descriptions.values():
+        for t in texts:
+            e = rng.normal(size=384).astype(np.float32)
+            cache[t] = e / np.linalg.norm(e)
+    manifest = {
+        "layout": "ntu25",
+        "window": 64,
+        "fps": 30.0,
+        "actions": [{"name": n, "descriptions": d, "source": "synthetic"} for n, d in descriptions.items()],
+        "calibration": Calibration(threshold=0.0).to_dict(),
+        "classifier": {"samples_per_class": 50, "steps": 20},
+    }
+    folder = tmp_path_factory.mktemp("bundle")
+    diffs = write_bundle(folder, backbone, vae, manifest, cache)
+    return folder, backbone, vae, diffs
+
+
+def test_onnx_matches_torch(tiny_bundle) -> None:
+    folder, backbone, vae, diffs = tiny_bundle
+    print("max abs diff ONNX vs torch:", diffs)
+    assert set(diffs) == {"skeleton.onnx", "text_vae.onnx"}
+    assert max(diffs.values()) < 1e-4
+    bundle = Bundle.load(folder)
+    windows = np.random.default_rng(1).normal(0, 0.5, (4, 64, 25, 3)).astype(np.float32)
+    logits, z_r = bundle.encode_windows(windows)
+    with torch.no_grad():
+        _, want_logits, want_z = SkeletonNetwork(backbone, vae)(torch.from_numpy(windows))
+    np.testing.assert_allclose(logits, want_logits.numpy(), atol=1e-4)
+    np.testing.assert_allclose(z_r, want_z.numpy(), atol=1e-4)
+
+
+def test_bundle_round_trip_and_classifier(tiny_bundle) -> None:
+    folder = tiny_bundle[0]
+    bundle = Bundle.load(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format"] == "actzero-bundle" and manifest["version"] == 1
+    assert [a.name for a in bundle.actions] == NAMES
+    assert bundle.window == 64 and bundle.fps == 30.0
+    clf = bundle.fit_classifier(bundle.actions[1:])  # shipped descriptions: served from the cache
+    probs = clf.probabilities(np.zeros((2, 64, 25, 3), np.float32))
+    assert probs.shape == (2, 2)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    predictions = clf.decide(probs, top_k=2)
+    assert predictions[0].label in {"wave", "jump"}
+
+
+def test_bundle_errors_are_clear(tmp_path, tiny_bundle) -> None:
+    with pytest.raises(BundleError, match="manifest.json"):
+        Bundle.load(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(BundleError, match="format"):
+        Bundle.load(tmp_path)
+    bundle = Bundle.load(tiny_bundle[0])
+    with pytest.raises(ValueError, match="unique"):
+        bundle.fit_classifier([Action("wave", ("a",)), Action("Wave", ("b",))])
+    with pytest.raises(ValueError, match="windows"):
+        bundle.encode_windows(np.zeros((1, 32, 25, 3), np.float32))

@@ -1,0 +1,361 @@
+"""Training: backbone on seen classes, features, SA-DVAE, calibration, and the default bundle.
+
+`train_default_bundle` reproduces model/assets/default_bundle from the data set with a
+fixed seed: it trains the backbone on all classes (a stratified 10% of clips held out
+for temperature fitting), trains SA-DVAE on the backbone's features of the training
+clips, and exports the ONNX bundle with its manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from actzero.model.canonical import CanonicalisationError, canonicalise, fit_length, sliding_windows
+from actzero.model.zeroshot import Calibration
+from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
+from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
+from actzero.training.sadvae import SADVAE, SADVAEConfig, train_sadvae
+
+IDLE_NAMES = ("standing still", "stand still", "idle")
+Progress = Callable[[str, float], None]  # (stage, fraction done)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Backbone training schedule and window settings."""
+
+    window: int = 64
+    epochs: int = 12
+    windows_per_epoch: int = 3072
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    feature_stride: int = 16
+    threads: int = 2
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form."""
+        out = asdict(self)
+        out["backbone"] = self.backbone.to_dict()
+        return out
+
+
+@dataclass
+class ClipSet:
+    """Raw clips (T, 25, 3) metres with labels indexing `names` (a view of a data set)."""
+
+    clips: list[np.ndarray]
+    labels: np.ndarray
+    names: list[str]
+
+    def subset(self, index: Sequence[int] | np.ndarray, names: list[str] | None = None) -> ClipSet:
+        """Clips at `index`; with `names`, labels are re-indexed into that list of class names."""
+        index = np.asarray(index, dtype=np.int64)
+        labels = self.labels[index]
+        if names is None:
+            return ClipSet([self.clips[i] for i in index], labels, list(self.names))
+        remap = {self.names.index(n): i for i, n in enumerate(names)}
+        return ClipSet([self.clips[i] for i in index], np.array([remap[int(c)] for c in labels]), list(names))
+
+
+def clips_from_dataset(dataset) -> ClipSet:
+    """All clips of a `training.dataset.Dataset` as a `ClipSet`."""
+    offsets = dataset.offsets
+    clips = [dataset.frames[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+    return ClipSet(clips, np.asarray(dataset.labels, dtype=np.int64), [c.name for c in dataset.classes])
+
+
+def idle_label(names: Sequence[str]) -> str | None:
+    """The idle ("standing still") class among `names`, if any."""
+    for name in names:
+        if name.casefold() in IDLE_NAMES:
+            return name
+    return None
+
+
+def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split clip indices per class into (kept, held out ~fraction, at least one kept per class)."""
+    rng = np.random.default_rng(seed)
+    kept, held = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_held = int(round(fraction * len(idx))) if len(idx) > 2 else 0
+        held.extend(idx[:n_held])
+        kept.extend(idx[n_held:])
+    return np.sort(np.array(kept, dtype=np.int64)), np.sort(np.array(held, dtype=np.int64))
+
+
+def clip_windows(clip: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Canonical windows (n, window, 25, 3) of a clip (sliding; a short clip gives one fitted window)."""
+    raw = sliding_windows(clip, window, stride) if len(clip) >= window else fit_length(clip, window)[None]
+    out = []
+    for w in raw:
+        try:
+            out.append(canonicalise(w))
+        except CanonicalisationError:
+            continue
+    return np.stack(out) if out else np.zeros((0, window, 25, 3), dtype=np.float32)
+
+
+def windows_of_clips(
+    clip_set: ClipSet, window: int, stride: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical windows of every clip: (windows, labels, clip index per window)."""
+    ws, ys, cs = [], [], []
+    for i, (clip, label) in enumerate(zip(clip_set.clips, clip_set.labels, strict=True)):
+        w = clip_windows(clip, window, stride)
+        ws.append(w)
+        ys.append(np.full(len(w), label, dtype=np.int64))
+        cs.append(np.full(len(w), i, dtype=np.int64))
+    return np.concatenate(ws), np.concatenate(ys), np.concatenate(cs)
+
+
+def _epoch_windows(
+    clip_set: ClipSet, config: TrainConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class-balanced random windows for one epoch (speed change, drops, canonicalised)."""
+    by_class = [np.flatnonzero(clip_set.labels == c) for c in range(len(clip_set.names))]
+    present = [c for c, idx in enumerate(by_class) if len(idx)]
+    ws, ys = [], []
+    for c in rng.choice(present, size=config.windows_per_epoch):
+        clip = clip_set.clips[rng.choice(by_class[c])]
+        w = sample_canonical_window(clip, config.window, config.augment, rng)
+        if w is not None:
+            ws.append(w)
+            ys.append(c)
+    return np.stack(ws).astype(np.float32), np.array(ys, dtype=np.int64)
+
+
+def train_backbone(
+    clip_set: ClipSet, config: TrainConfig, seed: int = 0, progress: Progress | None = None
+) -> GraphBackbone:
+    """Train the graph backbone with cross-entropy on the clip set's classes (augmented windows).
+
+    Args:
+        clip_set: Training clips; every class in `clip_set.names` is a logit.
+        config: Schedule and augmentation.
+        seed: Seed of initialisation, sampling and augmentation.
+        progress: Optional callback (stage, fraction).
+
+    Returns:
+        The trained backbone in eval mode.
+    """
+    torch.manual_seed(seed)
+    torch.set_num_threads(config.threads)
+    rng = np.random.default_rng(seed)
+    model = GraphBackbone(len(clip_set.names), config.backbone)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(config.windows_per_epoch / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch + 1, pct_start=0.15
+    )
+    mirror_map = mirror_label_map(clip_set.names)
+    for epoch in range(config.epochs):
+        windows, labels = _epoch_windows(clip_set, config, rng)
+        windows, labels = augment_batch(windows, labels, mirror_map, config.augment, rng)
+        order = rng.permutation(len(windows))
+        model.train()
+        for b in range(0, len(order), config.batch_size):
+            idx = order[b : b + config.batch_size]
+            if len(idx) < 2:
+                continue
+            _, logits = model(torch.from_numpy(windows[idx]))
+            loss = F.cross_entropy(
+                logits, torch.from_numpy(labels[idx]), label_smoothing=config.label_smoothing
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+        if progress is not None:
+            progress("backbone", (epoch + 1) / config.epochs)
+    return model.eval()
+
+
+@torch.no_grad()
+def backbone_outputs(
+    model: GraphBackbone, windows: np.ndarray, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features f_x (N, F) and seen logits (N, S) of canonical windows."""
+    feats, logits = [], []
+    for i in range(0, len(windows), batch):
+        f, z = model(torch.from_numpy(np.ascontiguousarray(windows[i : i + batch])))
+        feats.append(f.numpy())
+        logits.append(z.numpy())
+    if not feats:
+        return np.zeros((0, model.feature_dim), np.float32), np.zeros((0, model.num_classes), np.float32)
+    return np.concatenate(feats), np.concatenate(logits)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood of held-out logits (grid search)."""
+    if len(labels) == 0:
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 80))
+    best, best_nll = 1.0, np.inf
+    for t in grid:
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        nll = float(-(z[np.arange(len(labels)), labels] - np.log(np.exp(z).sum(axis=1))).mean())
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return best
+
+
+def embed_class_texts(
+    descriptions: Sequence[Sequence[str]],
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Sentence embeddings per class (M_c, 384) and a text -> embedding cache."""
+    from actzero.training.text_model import embed_texts_torch
+
+    flat = sorted({t for texts in descriptions for t in texts})
+    cache = dict(zip(flat, embed_texts_torch(flat), strict=True))
+    return [np.stack([cache[t] for t in texts]) for texts in descriptions], cache
+
+
+@torch.no_grad()
+def text_latents(vae: SADVAE, embeddings: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Text VAE means and log-variances per class."""
+    mus, logvars = [], []
+    for e in embeddings:
+        mu, logvar = vae.text_encoder(torch.from_numpy(np.asarray(e, dtype=np.float32)))
+        mus.append(mu.numpy())
+        logvars.append(logvar.numpy())
+    return mus, logvars
+
+
+@torch.no_grad()
+def semantic_means(vae: SADVAE, features: np.ndarray) -> np.ndarray:
+    """z_r means (N, dz_r) of skeleton features."""
+    return vae.semantic_mean(torch.from_numpy(np.asarray(features, dtype=np.float32))).numpy()
+
+
+# Calibration of the shipped bundle: the stacking parameters chosen on the evaluation's
+# seen-class validation splits (docs/model.md); T_s is refitted on the bundle's held-out clips.
+DEFAULT_CALIBRATION = Calibration(method="stacking", latent_temperature=1.0, seen_penalty=0.0, threshold=0.3)
+
+
+def train_default_bundle(
+    dataset,
+    out_dir: Path,
+    seed: int = 0,
+    config: TrainConfig | None = None,
+    vae_config: SADVAEConfig | None = None,
+    calibration: Calibration = DEFAULT_CALIBRATION,
+    metrics: dict | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Train on all classes of `dataset` and write a bundle to `out_dir`.
+
+    Args:
+        dataset: A `training.dataset.Dataset`.
+        out_dir: Bundle folder to write.
+        seed: Seed of every random choice.
+        config: Backbone schedule (defaults: `TrainConfig()`).
+        vae_config: SA-DVAE settings (defaults: `SADVAEConfig()`).
+        calibration: Expert combination; its seen temperature is refitted here.
+        metrics: Evaluation figures to store in the manifest.
+        progress: Optional callback (stage, fraction).
+
+    Returns:
+        The manifest written.
+    """
+    from actzero.training.export import write_bundle
+
+    config = config or TrainConfig()
+    vae_config = vae_config or SADVAEConfig()
+    started = time.time()
+    clips = clips_from_dataset(dataset)
+    train_idx, held_idx = stratified_holdout(clips.labels, 0.1, seed)
+    train_set, held_set = clips.subset(train_idx), clips.subset(held_idx)
+    backbone = train_backbone(train_set, config, seed=seed, progress=progress)
+    if progress:
+        progress("features", 0.0)
+    train_w, train_y, _ = windows_of_clips(train_set, config.window, config.feature_stride)
+    held_w, held_y, _ = windows_of_clips(held_set, config.window, config.feature_stride)
+    train_f, _ = backbone_outputs(backbone, train_w)
+    _, held_logits = backbone_outputs(backbone, held_w)
+    if progress:
+        progress("features", 1.0)
+    held_accuracy = float((held_logits.argmax(1) == held_y).mean()) if len(held_y) else float("nan")
+    seen_temperature = fit_temperature(held_logits, held_y)
+    descriptions = [list(c.descriptions) for c in dataset.classes]
+    class_embeddings, text_cache = embed_class_texts(descriptions)
+    vae = train_sadvae(train_f, train_y, class_embeddings, vae_config, seed=seed)
+    if progress:
+        progress("sadvae", 1.0)
+    names = clips.names
+    calib = Calibration(
+        **{**calibration.to_dict(), "seen_temperature": seen_temperature, "idle_label": idle_label(names)}
+    )
+    manifest = {
+        "layout": "ntu25",
+        "window": config.window,
+        "fps": float(dataset.meta.get("fps", 30.0)),
+        "feature_dim": backbone.feature_dim,
+        "dz_r": vae_config.dz_r,
+        "dz_v": vae_config.dz_v,
+        "text_dim": vae.text_dim,
+        "actions": [
+            {"name": c.name, "descriptions": list(c.descriptions), "source": c.source, "licence": c.licence}
+            for c in dataset.classes
+        ],
+        "calibration": calib.to_dict(),
+        "classifier": {"samples_per_class": 200, "steps": 150},
+        "backbone": {
+            **config.backbone.to_dict(),
+            "macs_per_window": count_macs(config.backbone, config.window),
+        },
+        "sadvae": vae_config.to_dict(),
+        "training": {
+            "seed": seed,
+            "train_clips": len(train_idx),
+            "heldout_clips": len(held_idx),
+            "heldout_window_accuracy": held_accuracy,
+            "config": config.to_dict(),
+            "dataset_meta": {k: v for k, v in dataset.meta.items() if isinstance(v, str | int | float)},
+        },
+        "provenance": provenance(dataset),
+        "licence": LICENCE_NOTE,
+        "metrics": metrics or {},
+    }
+    manifest["training"]["time_s"] = round(time.time() - started, 1)
+    write_bundle(out_dir, backbone, vae, manifest, text_cache)
+    return manifest
+
+
+LICENCE_NOTE = (
+    "Trained on the Bandai Namco Research Motion Dataset, (c) 2022 Bandai Namco Research Inc., "
+    "licensed CC BY-NC 4.0 (Kobayashi et al., Motion Capture Dataset for Practical Use of "
+    "AI-based Motion Editing and Stylization, arXiv 2306.08861): this model bundle is for "
+    "non-commercial use only and must carry this attribution. Synthetic clips are generated by "
+    "actzero.training.synthetic. Text embeddings: all-MiniLM-L6-v2 (Apache-2.0)."
+)
+
+
+def provenance(dataset) -> dict:
+    """Per-source clip counts and class lists of the training data."""
+    sources: dict[str, dict] = {}
+    for c, info in enumerate(dataset.classes):
+        entry = sources.setdefault(info.source, {"classes": [], "clips": 0, "licence": info.licence})
+        entry["classes"].append(info.name)
+        entry["clips"] += int((np.asarray(dataset.labels) == c).sum())
+    return {"sources": sources, "dataset": "actzero.training.dataset (built from ../shared/data)"}
+
+
+def save_json(path: Path, data: dict) -> None:
+    """Write JSON with a trailing newline (creating parent folders)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
