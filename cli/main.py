@@ -35,4 +35,5 @@ def main(
 
 
 # Command modules register themselves on `app` (one import line each).
+from actzero.cli import actions as _actions  # noqa: E402,F401
 from actzero.cli import data as _data  # noqa: E402,F401

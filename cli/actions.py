@@ -1,0 +1,147 @@
+"""`actzero actions ...`: list, add and remove the actions (text classes) a worker recognises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from actzero.cli.main import app
+
+actions_app = typer.Typer(
+    help="List, add and remove recognisable actions (the registry file; optionally a running worker).",
+    no_args_is_help=True,
+)
+app.add_typer(actions_app, name="actions")
+
+REGISTRY_HELP = "Registry file (default: $ACTZERO_CONFIG_DIR/actions.json or ~/.config/actzero/actions.json)."
+BUNDLE_HELP = "Model bundle folder whose actions the registry starts from (default: the shipped bundle)."
+CONTROL_HELP = (
+    "Also apply the change to a running worker at this control endpoint, e.g. tcp://127.0.0.1:5557."
+)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _manifest(bundle: Path | None) -> Path | None:
+    return None if bundle is None else bundle / "manifest.json"
+
+
+def _tell_worker(
+    address: str, request: dict, timeout_s: float, server_key: Path | None, client_secret: Path | None
+) -> None:
+    """Send a control request to a worker and report its answer; exit 1 if it did not apply it."""
+    from actzero.stream.control import send_request
+
+    try:
+        reply = send_request(
+            address, request, timeout_s=timeout_s, server_key=server_key, client_secret=client_secret
+        )
+    except TimeoutError as exc:
+        _fail(f"the registry was updated, but the worker did not answer: {exc}")
+    except (ValueError, OSError) as exc:  # bad address, CURVE key files, malformed reply
+        _fail(f"the registry was updated, but the worker could not be reached at {address}: {exc}")
+    if not reply.get("ok"):
+        _fail(f"the registry was updated, but the worker refused: {reply.get('error', 'no reason given')}")
+    fit = reply.get("fit_s")
+    fit_text = f" (refitted in {fit:.2f} s)" if isinstance(fit, int | float) else ""
+    typer.echo(f"worker at {address} now recognises {reply.get('actions', '?')} actions{fit_text}")
+
+
+@actions_app.command("list")
+def list_actions(
+    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+) -> None:
+    """Print the registered actions: name, source and first description.
+
+    Example: actzero actions list
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from actzero.model import registry as reg
+
+    path = registry if registry is not None else reg.default_registry_path()
+    try:
+        entries = reg.load_entries(path, _manifest(bundle))
+    except reg.RegistryError as exc:
+        _fail(str(exc))
+    count = f"{len(entries)} action" + ("" if len(entries) == 1 else "s")
+    table = Table(title=count, title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("source")
+    table.add_column("description", overflow="fold")
+    for entry in entries:
+        more = len(entry.action.descriptions) - 1
+        first = entry.action.descriptions[0] + (f"  (+{more} more)" if more else "")
+        table.add_row(entry.action.name, entry.source, first)
+    console = Console()
+    console.print(table)
+    note = "" if path.exists() else " (not created yet: these are the bundle's actions)"
+    console.print(f"registry: {path}{note}", soft_wrap=True, highlight=False)
+
+
+@actions_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="The action's label, e.g. 'jumping jacks'."),
+    descriptions: list[str] = typer.Option(
+        ...,
+        "--description",
+        "-d",
+        help="A plain-English sentence about what the body does (repeat for several).",
+    ),
+    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+    control: str | None = typer.Option(None, "--control", help=CONTROL_HELP),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds to wait for the worker."),
+    server_key: Path | None = typer.Option(None, "--server-key", help="Worker's CURVE public key file."),
+    client_secret: Path | None = typer.Option(
+        None, "--client-secret", help="This client's CURVE .key_secret file (with --server-key)."
+    ),
+) -> None:
+    """Add an action described in words; it is recognisable without retraining.
+
+    Example: actzero actions add "jumping jacks" -d "jumps spreading the legs and raising both arms"
+    """
+    from actzero.model import registry as reg
+
+    try:
+        action = reg.add_action(name, descriptions, path=registry, bundle_manifest=_manifest(bundle))
+    except (reg.ActionError, reg.RegistryError) as exc:
+        _fail(str(exc))
+    typer.echo(f"added {action.name!r} with {len(action.descriptions)} description(s)")
+    if control is not None:
+        request = {"op": "add", "name": action.name, "descriptions": list(action.descriptions)}
+        _tell_worker(control, request, timeout, server_key, client_secret)
+
+
+@actions_app.command("remove")
+def remove(
+    name: str = typer.Argument(..., help="Name of the action to remove (case-insensitive)."),
+    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+    control: str | None = typer.Option(None, "--control", help=CONTROL_HELP),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds to wait for the worker."),
+    server_key: Path | None = typer.Option(None, "--server-key", help="Worker's CURVE public key file."),
+    client_secret: Path | None = typer.Option(
+        None, "--client-secret", help="This client's CURVE .key_secret file (with --server-key)."
+    ),
+) -> None:
+    """Remove an action from the registry (and from a running worker with --control).
+
+    Example: actzero actions remove "jumping jacks" --control tcp://127.0.0.1:5557
+    """
+    from actzero.model import registry as reg
+
+    try:
+        action = reg.remove_action(name, path=registry, bundle_manifest=_manifest(bundle))
+    except (reg.ActionError, reg.RegistryError) as exc:
+        _fail(str(exc))
+    typer.echo(f"removed {action.name!r}")
+    if control is not None:
+        _tell_worker(control, {"op": "remove", "name": action.name}, timeout, server_key, client_secret)
