@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from actzero.cli.main import app
 
 data_app = typer.Typer(help="Build and inspect training data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+
+DEFAULT_OUT = Path("cache") / "dataset-v1.npz"
 
 
 @data_app.command("layout")
@@ -18,3 +22,56 @@ def layout() -> None:
     for i, name in enumerate(skeleton.JOINT_NAMES):
         parent = skeleton.PARENTS[i]
         typer.echo(f"{i:2d}  {name:<16s} parent={'-' if parent < 0 else skeleton.JOINT_NAMES[parent]}")
+
+
+@data_app.command("build")
+def build(
+    shared: Path = typer.Option(
+        Path("..") / "shared", "--shared", help="The shared folder holding data/bandai-namco/*.tar.xz."
+    ),
+    out: Path = typer.Option(
+        DEFAULT_OUT, "--out", help="The .npz to write; archives are extracted beside it."
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the synthetic motions (the result is deterministic)."
+    ),
+    synthetic_per_class: int = typer.Option(
+        40, "--synthetic-per-class", min=0, help="Synthetic clips per synthetic class (0: none)."
+    ),
+) -> None:
+    """Build the training data set: Bandai Namco mocap + synthetic clips, labelled by training/actions.toml.
+
+    Example: actzero data build --shared ../shared --out cache/dataset-v1.npz --seed 0
+    """
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from actzero.model.bvh import BVHError
+    from actzero.training.bandai import BandaiError
+    from actzero.training.dataset import DatasetError, build_dataset
+
+    console = Console()
+    start = time.perf_counter()
+    try:
+        dataset = build_dataset(shared, out, seed, synthetic_per_class=synthetic_per_class)
+    except (BandaiError, BVHError, DatasetError, OSError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    elapsed = time.perf_counter() - start
+
+    fps = float(dataset.meta["fps"])
+    lengths = dataset.lengths()
+    table = Table(title=f"actzero data set ({len(dataset)} clips, {len(dataset.classes)} classes)")
+    for column, justify in (("class", "left"), ("clips", "right"), ("seconds", "right"), ("source", "left")):
+        table.add_column(column, justify=justify)
+    for label, info in enumerate(dataset.classes):
+        mine = dataset.labels == label
+        table.add_row(info.name, str(int(mine.sum())), f"{lengths[mine].sum() / fps:.0f}", info.source)
+    table.add_row("total", str(len(dataset)), f"{lengths.sum() / fps:.0f}", "", end_section=True)
+    console.print(table)
+    if dataset.meta["synthetic"] != "included":
+        console.print(f"synthetic clips: {dataset.meta['synthetic']}")
+    size = out.stat().st_size / 2**20
+    console.print(f"wrote {out} ({size:.1f} MiB) in {elapsed:.1f} s")
