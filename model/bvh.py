@@ -60,10 +60,6 @@ class BVHJoint:
     channels: tuple[str, ...]
     first_channel: int
 
-    @property
-    def is_end_site(self) -> bool:
-        return self.name.endswith("_End") and not self.channels
-
 
 @dataclass(frozen=True)
 class BVHMotion:
