@@ -197,7 +197,11 @@ def _synthetic_clips(table: list[dict], per_class: int, seed: int) -> tuple[list
         return [], "training/synthetic.py not available"
     label = {entry["name"]: i for i, entry in enumerate(table)}
     clips = []
-    for clip in generate_clips(action_names=names, clips_per_class=per_class, seed=seed):
+    try:
+        generated = generate_clips(action_names=names, clips_per_class=per_class, seed=seed)
+    except ValueError as error:  # e.g. a synthetic class in actions.toml the generator does not know
+        raise DatasetError(f"synthetic clips: {error}") from None
+    for clip in generated:
         if clip.name not in label:
             raise DatasetError(f"synthetic clip {clip.clip_id!r} has unknown class {clip.name!r}")
         joints = np.asarray(clip.joints, dtype=np.float32)

@@ -261,3 +261,33 @@ def test_cli_build_extracts_archives_and_prints_the_table(
     )
     assert missing.exit_code == 1
     assert "missing archive" in missing.output and "Traceback" not in missing.output
+
+
+def test_synthetic_clips_join_with_their_own_source_and_seed(
+    folders: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    synthetic = pytest.importorskip("actzero.training.synthetic")
+    root, dirs = folders
+    name = synthetic.IDLE_ACTION
+    actions = tmp_path / "actions.toml"
+    actions.write_text(
+        ACTIONS + f'\n[[action]]\nname = "{name}"\ndescriptions = ["Stands still.", "No motion."]\n'
+        'source = "synthetic"\ntags = []\n'
+    )
+
+    def make(out: str, seed: int):
+        return build_dataset(
+            root, tmp_path / out, seed, synthetic_per_class=2, bandai_dirs=dirs,
+            actions_toml=actions, processes=1, progress=False,
+        )  # fmt: skip
+
+    first, again, other = make("a.npz", 1), make("b.npz", 1), make("c.npz", 2)
+    mine = first.sources == "synthetic"
+    assert mine.sum() == 2 and first.meta["synthetic"] == "included"
+    assert {first.classes[i].name for i in first.labels[mine]} == {name}
+    assert set(first.actors[mine]) == {""} and first.classes[-1].licence.startswith("MIT")
+    np.testing.assert_array_equal(first.frames, again.frames)  # NaN == NaN here
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    bandai_frames = first.offsets[int(np.argmax(mine))]
+    np.testing.assert_array_equal(first.frames[:bandai_frames], other.frames[:bandai_frames])
+    assert not np.array_equal(first.frames[bandai_frames:], other.frames[bandai_frames:], equal_nan=True)
