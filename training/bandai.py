@@ -76,7 +76,7 @@ def archive_dir(shared_dir: Path) -> Path:
     return Path(shared_dir) / "data" / "bandai-namco"
 
 
-def extract_archives(shared_dir: Path, cache_dir: Path) -> list[Path]:
+def extract_archives(shared_dir: Path, cache_dir: Path, progress: bool = True) -> list[Path]:
     """Extract both archives into `cache_dir` unless already there; return the dataset folders.
 
     Each archive is unpacked into a temporary folder inside `cache_dir` and renamed into
@@ -95,13 +95,22 @@ def extract_archives(shared_dir: Path, cache_dir: Path) -> list[Path]:
                 raise BandaiError(f"missing archive {archive} (is --shared the ../shared folder?)")
             cache_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".extract-") as tmp:
-                with tarfile.open(archive) as tar:
-                    tar.extractall(tmp, filter="data")
+                _extract(archive, Path(tmp), progress)
                 if not (Path(tmp) / name).is_dir():
                     raise BandaiError(f"{archive} does not contain the folder {name}/")
                 shutil.move(str(Path(tmp) / name), target)
         folders.append(target)
     return folders
+
+
+def _extract(archive: Path, into: Path, progress: bool) -> None:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(f"extract {archive.name}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        with bar.wrap_file(archive.open("rb"), total=archive.stat().st_size) as stream:
+            with tarfile.open(fileobj=stream, mode="r:xz") as tar:
+                tar.extractall(into, filter="data")
 
 
 def _labels(path: Path) -> list[str]:

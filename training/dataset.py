@@ -162,7 +162,11 @@ def _bandai_clips(
         if entry["source"] == bandai.SOURCE
         for tag in entry.get("tags", [])
     }
-    dirs = list(bandai_dirs) if bandai_dirs is not None else bandai.extract_archives(shared_dir, cache_dir)
+    dirs = (
+        list(bandai_dirs)
+        if bandai_dirs is not None
+        else bandai.extract_archives(shared_dir, cache_dir, progress)
+    )
     files = bandai.list_clip_files(dirs)
     unknown = sorted({f.content for f in files} - set(tag_to_label))
     if unknown:
