@@ -10,10 +10,12 @@ z away from the camera; right-handed). They are turned by 180 degrees about z, i
 stays left. The result has Kinect's camera-space axes as in NTU RGB+D: x to the camera's
 left, y up, z away from the camera.
 
-Layout correction: Kinect v2 places its hip joints higher and closer together than
-MediaPipe's hips (docs/skeletons.md). `HIP_WIDTH_SCALE` and `HIP_RAISE` move MediaPipe's hips
-towards the NTU layout used for training; the neck sits `NECK_FRACTION` of the way from
-spine_shoulder to the head. The values were measured on real data: see bench/skeleton_gap.py.
+Layout: the NTU joints are placed where the training data (Bandai Namco BVH -> NTU-25 in
+model/bvh.py) puts them, measured with bench/skeleton_gap.py on real MediaPipe output
+(the sports2d video) against Bandai walk clips (numbers beside each constant). Kinect v2's
+hips sit higher and closer together than MediaPipe's (docs/skeletons.md), but the training
+rig's hips are the anatomical hip joints, in the same proportion to the shoulders as
+MediaPipe's, so the hip correction is the identity (HIP_WIDTH_SCALE = 1, HIP_RAISE = 0).
 """
 
 from __future__ import annotations
@@ -41,27 +43,42 @@ MP_L_ANKLE, MP_R_ANKLE = 27, 28
 MP_L_HEEL, MP_R_HEEL = 29, 30
 MP_L_FOOT_INDEX, MP_R_FOOT_INDEX = 31, 32
 
-# Kinect-like hips: each hip's offset from the hips' midpoint is scaled by HIP_WIDTH_SCALE and
-# both hips and spine_base move up by HIP_RAISE times the mid-hip -> mid-shoulder vector.
-HIP_WIDTH_SCALE = 0.8
-HIP_RAISE = 0.05
-# spine_mid and neck as fractions along spine_base -> spine_shoulder and spine_shoulder -> head.
+# Hips: each hip's offset from the hips' midpoint is scaled by HIP_WIDTH_SCALE and both hips
+# move up by HIP_RAISE times the mid-hip -> mid-shoulder vector. Hip width / shoulder width:
+# MediaPipe 0.657, BVH 0.643 -> no correction (a Kinect-trained model would want < 1 and > 0).
+HIP_WIDTH_SCALE = 1.0
+HIP_RAISE = 0.0
+# spine_base = the pelvis, above the hip joints: BVH 0.055 of mid-hip -> mid-shoulder.
+SPINE_BASE_RAISE = 0.05
+# spine_mid along spine_base -> spine_shoulder: BVH 0.49.
 SPINE_MID_FRACTION = 0.5
-NECK_FRACTION = 0.35
+# neck along spine_shoulder (mid-shoulders) -> head (mid-ears): BVH 0.39.
+NECK_FRACTION = 0.4
+# hand = palm (mean of the pinky and index knuckles, ~8 cm from the wrist; BVH 8 cm). MediaPipe's
+# index and thumb landmarks sit near the finger bases (wrist -> index 8.3 cm, -> thumb 2.2 cm):
+# hand tip and thumb tip are extrapolated along wrist -> landmark (BVH: 16 cm and 6.4 cm).
+HAND_TIP_EXTENSION = 2.0
+THUMB_EXTENSION = 2.5
+# foot = ball of the foot along ankle -> foot index (MediaPipe 15 cm, BVH ankle -> toes 11.8 cm).
+FOOT_FRACTION = 0.8
 
 # (x, y, z) -> (-x, -y, z): MediaPipe's y-down axes to NTU's y-up axes (rotation about z).
 AXES = np.diag([-1.0, -1.0, 1.0])
 
 
-# NTU joints that are one MediaPipe landmark (hand tip = index finger, foot = foot index).
+# NTU joints that are one MediaPipe landmark.
 _ONE_TO_ONE = (
     (sk.L_SHOULDER, MP_L_SHOULDER), (sk.L_ELBOW, MP_L_ELBOW), (sk.L_WRIST, MP_L_WRIST),
-    (sk.L_HAND_TIP, MP_L_INDEX), (sk.L_THUMB, MP_L_THUMB),
-    (sk.L_KNEE, MP_L_KNEE), (sk.L_ANKLE, MP_L_ANKLE), (sk.L_FOOT, MP_L_FOOT_INDEX),
+    (sk.L_KNEE, MP_L_KNEE), (sk.L_ANKLE, MP_L_ANKLE),
     (sk.R_SHOULDER, MP_R_SHOULDER), (sk.R_ELBOW, MP_R_ELBOW), (sk.R_WRIST, MP_R_WRIST),
-    (sk.R_HAND_TIP, MP_R_INDEX), (sk.R_THUMB, MP_R_THUMB),
-    (sk.R_KNEE, MP_R_KNEE), (sk.R_ANKLE, MP_R_ANKLE), (sk.R_FOOT, MP_R_FOOT_INDEX),
+    (sk.R_KNEE, MP_R_KNEE), (sk.R_ANKLE, MP_R_ANKLE),
 )  # fmt: skip
+# (hand, hand tip, thumb, wrist landmark, pinky, index, thumb) and (foot, ankle, foot index) per side.
+_HANDS = (
+    (sk.L_HAND, sk.L_HAND_TIP, sk.L_THUMB, MP_L_WRIST, MP_L_PINKY, MP_L_INDEX, MP_L_THUMB),
+    (sk.R_HAND, sk.R_HAND_TIP, sk.R_THUMB, MP_R_WRIST, MP_R_PINKY, MP_R_INDEX, MP_R_THUMB),
+)
+_FEET = ((sk.L_FOOT, MP_L_ANKLE, MP_L_FOOT_INDEX), (sk.R_FOOT, MP_R_ANKLE, MP_R_FOOT_INDEX))
 
 
 def _mapping_matrix() -> np.ndarray:
@@ -72,10 +89,13 @@ def _mapping_matrix() -> np.ndarray:
         row[list(landmarks)] = 1.0 / len(landmarks)
         return row
 
+    def along(start: int, end: int, fraction: float) -> np.ndarray:
+        return mean(start) + fraction * (mean(end) - mean(start))
+
     mid_hip = mean(MP_L_HIP, MP_R_HIP)
     spine_shoulder = mean(MP_L_SHOULDER, MP_R_SHOULDER)
-    raise_ = HIP_RAISE * (spine_shoulder - mid_hip)
-    spine_base = mid_hip + raise_
+    torso = spine_shoulder - mid_hip
+    spine_base = mid_hip + SPINE_BASE_RAISE * torso
     head = mean(MP_L_EAR, MP_R_EAR)
 
     w[sk.SPINE_BASE] = spine_base
@@ -84,11 +104,15 @@ def _mapping_matrix() -> np.ndarray:
     w[sk.HEAD] = head
     w[sk.NECK] = spine_shoulder + NECK_FRACTION * (head - spine_shoulder)
     for ntu_hip, mp_hip in ((sk.L_HIP, MP_L_HIP), (sk.R_HIP, MP_R_HIP)):
-        w[ntu_hip] = mid_hip + raise_ + HIP_WIDTH_SCALE * (mean(mp_hip) - mid_hip)
+        w[ntu_hip] = mid_hip + HIP_RAISE * torso + HIP_WIDTH_SCALE * (mean(mp_hip) - mid_hip)
     for ntu_joint, landmark in _ONE_TO_ONE:
         w[ntu_joint] = mean(landmark)
-    w[sk.L_HAND] = mean(MP_L_WRIST, MP_L_PINKY, MP_L_INDEX)
-    w[sk.R_HAND] = mean(MP_R_WRIST, MP_R_PINKY, MP_R_INDEX)
+    for hand, tip, thumb, mp_wrist, mp_pinky, mp_index, mp_thumb in _HANDS:
+        w[hand] = mean(mp_pinky, mp_index)
+        w[tip] = along(mp_wrist, mp_index, HAND_TIP_EXTENSION)
+        w[thumb] = along(mp_wrist, mp_thumb, THUMB_EXTENSION)
+    for foot, mp_ankle, mp_foot_index in _FEET:
+        w[foot] = along(mp_ankle, mp_foot_index, FOOT_FRACTION)
     return w
 
 

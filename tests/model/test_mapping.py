@@ -63,15 +63,25 @@ def test_axes_are_a_proper_rotation_and_rows_are_affine():
     assert np.allclose(mp.MAPPING_MATRIX.sum(axis=1), 1.0)
 
 
-def test_hip_correction_narrows_and_raises_the_hips():
+def test_layout_constants_place_hips_pelvis_neck_hands_and_feet():
     pose = _mediapipe_pose()
-    ntu = mediapipe_to_ntu(pose, np.ones(33))
+    ntu = mediapipe_to_ntu(pose, np.ones(33)).astype(np.float64)
+    up = np.array([0.0, 1.0, 0.0])
+    mid_hip = mp.AXES @ pose[[mp.MP_L_HIP, mp.MP_R_HIP]].mean(0)
+    mid_sh = mp.AXES @ pose[[mp.MP_L_SHOULDER, mp.MP_R_SHOULDER]].mean(0)
+    torso = mid_sh - mid_hip
     mp_width = np.linalg.norm(pose[mp.MP_L_HIP] - pose[mp.MP_R_HIP])
-    ntu_width = np.linalg.norm(ntu[sk.L_HIP] - ntu[sk.R_HIP])
-    assert np.isclose(ntu_width, mp.HIP_WIDTH_SCALE * mp_width, rtol=1e-5)
-    mp_mid_hip_up = -pose[[mp.MP_L_HIP, mp.MP_R_HIP], 1].mean()
-    assert ntu[sk.SPINE_BASE, 1] >= mp_mid_hip_up
-    np.testing.assert_allclose(ntu[sk.SPINE_BASE], (ntu[sk.L_HIP] + ntu[sk.R_HIP]) / 2, atol=1e-6)
+    assert np.isclose(np.linalg.norm(ntu[sk.L_HIP] - ntu[sk.R_HIP]), mp.HIP_WIDTH_SCALE * mp_width)
+    np.testing.assert_allclose((ntu[sk.L_HIP] + ntu[sk.R_HIP]) / 2, mid_hip + mp.HIP_RAISE * torso, atol=1e-6)
+    np.testing.assert_allclose(ntu[sk.SPINE_BASE], mid_hip + mp.SPINE_BASE_RAISE * torso, atol=1e-6)
+    assert ntu[sk.SPINE_BASE] @ up > mid_hip @ up  # the pelvis sits above the hip joints
+    head, ss = ntu[sk.HEAD], ntu[sk.SPINE_SHOULDER]
+    np.testing.assert_allclose(ntu[sk.NECK], ss + mp.NECK_FRACTION * (head - ss), atol=1e-6)
+    wrist, index = ntu[sk.L_WRIST], mp.AXES @ pose[mp.MP_L_INDEX]
+    np.testing.assert_allclose(ntu[sk.L_HAND_TIP], wrist + mp.HAND_TIP_EXTENSION * (index - wrist), atol=1e-6)
+    assert np.linalg.norm(ntu[sk.L_HAND_TIP] - wrist) > np.linalg.norm(ntu[sk.L_HAND] - wrist)
+    ankle, toe = ntu[sk.R_ANKLE], mp.AXES @ pose[mp.MP_R_FOOT_INDEX]
+    np.testing.assert_allclose(ntu[sk.R_FOOT], ankle + mp.FOOT_FRACTION * (toe - ankle), atol=1e-6)
 
 
 def test_rotating_the_input_rotates_the_output_and_canonical_form_is_unchanged():
@@ -86,13 +96,16 @@ def test_rotating_the_input_rotates_the_output_and_canonical_form_is_unchanged()
 
 def test_low_visibility_makes_exactly_the_derived_joints_nan():
     vis = np.ones(33)
-    vis[mp.MP_L_PINKY] = 0.2  # l_hand is the mean of wrist, pinky, index
-    vis[mp.MP_R_HIP] = 0.49  # spine_base, both hips, spine_mid depend on it
+    vis[mp.MP_L_PINKY] = 0.2  # l_hand is the mean of the pinky and index knuckles
+    vis[mp.MP_R_HIP] = 0.49  # spine_base, spine_mid (and r_hip) depend on it
     pose = _mediapipe_pose()
     pose[mp.MP_R_EAR] = np.nan  # non-finite counts as missing too: head and neck
     ntu = mediapipe_to_ntu(pose, vis)
     missing = {sk.JOINT_NAMES[j] for j in np.flatnonzero(np.isnan(ntu).any(axis=-1))}
-    assert missing == {"l_hand", "spine_base", "spine_mid", "l_hip", "r_hip", "head", "neck"}
+    expected = {"l_hand", "spine_base", "spine_mid", "r_hip", "head", "neck"}
+    if mp.HIP_WIDTH_SCALE != 1.0:  # then each hip is made from both hip landmarks
+        expected.add("l_hip")
+    assert missing == expected
     assert np.isnan(ntu[sorted(sk.JOINT_NAMES.index(n) for n in missing)]).all()
     assert np.isfinite(mediapipe_to_ntu(pose, vis, min_visibility=0.1)[sk.L_HAND]).all()
 
