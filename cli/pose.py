@@ -62,7 +62,6 @@ def pose(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     console = Console(stderr=True)
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     def report(stats: PublisherStats) -> None:
         console.print(
@@ -81,6 +80,7 @@ def pose(
         stats_interval_s=interval,
     )
     console.print(f"publishing poses of {source!r} on {publish} (Ctrl-C to stop)")
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C ends the loop cleanly
     try:
         final = run_publisher(config, stop, on_stats=report)
     except (CaptureError, ExposureError, FileNotFoundError) as error:
@@ -89,6 +89,8 @@ def pose(
     except zmq.ZMQError as error:
         console.print(f"[red]error:[/] cannot bind {publish}: {error}")
         raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     console.print(
         f"done: {final.published} frames published, {final.captured} captured, "
         f"{final.dropped} dropped, {final.elapsed_s:.1f} s"
