@@ -1,0 +1,65 @@
+"""The shipped default bundle: loads with onnxruntime only, fits label sets, recognises by text."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from actzero.model.actions import Action
+from actzero.model.bundle import DEFAULT_BUNDLE, Bundle
+from actzero.model.canonical import canonicalise
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Bundle:
+    return Bundle.load()
+
+
+def test_manifest_describes_the_bundle(bundle: Bundle) -> None:
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    assert manifest["format"] == "actzero-bundle" and manifest["version"] == 1
+    assert manifest["layout"] == "ntu25" and bundle.window == manifest["window"] == 64
+    assert bundle.fps == 30.0
+    assert len(bundle.actions) == len(manifest["actions"]) > 10
+    assert all(a.descriptions for a in bundle.actions)
+    assert "CC BY-NC 4.0" in manifest["licence"]
+    assert max(manifest["export_max_abs_diff"].values()) < 1e-3
+
+
+def test_default_bundle_runs_without_torch() -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "sys.modules['torch'] = None  # any torch import now fails\n"
+        "from actzero.model.bundle import Bundle\n"
+        "b = Bundle.load()\n"
+        "clf = b.fit_classifier(b.actions[:5])\n"
+        "p = clf.probabilities(np.zeros((2, b.window, 25, 3), np.float32))\n"
+        "assert p.shape == (2, 5)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_shipped_and_new_actions_share_one_label_set(bundle: Bundle) -> None:
+    new = Action(
+        "jumping jacks", ("A person jumps, spreading the arms overhead and the legs apart, then back.",)
+    )
+    clf = bundle.fit_classifier([*bundle.actions[:4], new], seed=0)
+    assert clf.labels[-1] == "jumping jacks"
+    assert list(clf.seen_index[:4]) == [0, 1, 2, 3] and clf.seen_index[-1] == -1
+    rng = np.random.default_rng(0)
+    windows = np.stack([canonicalise(rng.normal(0, 0.3, (64, 25, 3)).astype(np.float32)) for _ in range(3)])
+    probs = clf.probabilities(windows)
+    assert probs.shape == (3, 5)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    predictions = clf.decide(probs, top_k=3)
+    assert all(len(p.top_k) == 3 and p.top_k[0][1] == pytest.approx(p.score) for p in predictions)
+
+
+def test_fit_is_deterministic_for_a_seed(bundle: Bundle) -> None:
+    a = bundle.fit_classifier(bundle.actions[:6], seed=3)
+    b = bundle.fit_classifier(bundle.actions[:6], seed=3)
+    np.testing.assert_array_equal(a.latent.weight, b.latent.weight)

@@ -1,0 +1,120 @@
+"""Training helpers: augmentation (speed, drops, mirroring), splits, temperature, a tiny backbone run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actzero.model.skeleton import BONES, L_WRIST, R_WRIST
+from actzero.training.augment import (
+    AugmentConfig,
+    augment_batch,
+    crop_with_speed,
+    drop_joints,
+    mirror_label_map,
+    sample_canonical_window,
+)
+from actzero.training.backbone import BackboneConfig
+from actzero.training.train import (
+    ClipSet,
+    TrainConfig,
+    backbone_outputs,
+    clip_windows,
+    fit_temperature,
+    stratified_holdout,
+    train_backbone,
+)
+
+
+def _clip(frames: int = 90, seed: int = 0, lift_left: bool = True) -> np.ndarray:
+    """A standing skeleton (metres, y up) whose left (or right) wrist moves up and down."""
+    rng = np.random.default_rng(seed)
+    pose = np.zeros((25, 3), np.float32)
+    pose[:, 1] = np.linspace(0.1, 1.7, 25)
+    pose[:, 0] = rng.normal(0, 0.05, 25)
+    pose[0] = [0, 1.0, 0]
+    pose[20] = [0, 1.45, 0]
+    pose[[4, 5, 6, 7]] = [[-0.2, 1.45, 0], [-0.25, 1.2, 0], [-0.3, 1.0, 0], [-0.3, 0.95, 0]]
+    pose[[8, 9, 10, 11]] = [[0.2, 1.45, 0], [0.25, 1.2, 0], [0.3, 1.0, 0], [0.3, 0.95, 0]]
+    pose[[12, 16]] = [[-0.1, 1.0, 0], [0.1, 1.0, 0]]
+    clip = np.repeat(pose[None], frames, axis=0)
+    wrist = L_WRIST if lift_left else R_WRIST
+    clip[:, wrist, 1] += 0.4 * np.sin(np.linspace(0, 6 * np.pi, frames))
+    return clip + rng.normal(0, 0.003, clip.shape).astype(np.float32)
+
+
+def test_mirror_map_swaps_left_and_right_classes() -> None:
+    names = ["wave left hand", "wave right hand", "bow", "turn left"]
+    np.testing.assert_array_equal(mirror_label_map(names), [1, 0, 2, -1])
+
+
+def test_mirroring_swaps_sides_and_labels_and_keeps_bone_lengths() -> None:
+    rng = np.random.default_rng(0)
+    windows = np.stack([_clip(64)] * 4)
+    config = AugmentConfig(mirror_probability=1.0, yaw_degrees=0, tilt_degrees=0, noise=0)
+    out, labels = augment_batch(windows, np.array([0, 0, 1, 2]), np.array([1, 0, -1]), config, rng)
+    np.testing.assert_array_equal(labels, [1, 1, 0, 2])  # class 2 has no mirror image: left alone
+    np.testing.assert_allclose(out[0, :, R_WRIST, 1], windows[0, :, L_WRIST, 1], atol=1e-6)
+    np.testing.assert_allclose(out[0, :, R_WRIST, 0], -windows[0, :, L_WRIST, 0], atol=1e-6)
+    np.testing.assert_allclose(out[3], windows[3], atol=1e-6)
+
+    rotated, _ = augment_batch(
+        windows, np.zeros(4, int), np.array([0]), AugmentConfig(noise=0, mirror_probability=0), rng
+    )
+    bone = np.array(BONES)
+    lengths = np.linalg.norm(windows[..., bone[:, 0], :] - windows[..., bone[:, 1], :], axis=-1)
+    rotated_lengths = np.linalg.norm(rotated[..., bone[:, 0], :] - rotated[..., bone[:, 1], :], axis=-1)
+    np.testing.assert_allclose(rotated_lengths, lengths, atol=1e-5)
+
+
+def test_speed_change_covers_the_expected_span() -> None:
+    clip = np.repeat(np.arange(200, dtype=np.float32)[:, None, None], 25, axis=1).repeat(3, axis=2)
+    window = crop_with_speed(clip, 64, 1.4, np.random.default_rng(0))
+    assert window.shape == (64, 25, 3)
+    np.testing.assert_allclose(np.diff(window[:, 0, 0]), 1.4, atol=1e-4)
+    short = crop_with_speed(clip[:30], 64, 0.7, np.random.default_rng(0))
+    assert short.shape == (64, 25, 3) and np.isfinite(short).all()
+
+
+def test_dropped_joints_are_nan_and_filled_by_canonicalise() -> None:
+    config = AugmentConfig(drop_probability=1.0, drop_rate=0.3, occlusion_probability=1.0)
+    dropped = drop_joints(_clip(64), config, np.random.default_rng(3))
+    assert np.isnan(dropped).any()
+    assert np.isfinite(dropped[:, [0, 20]]).all()  # the spine stays
+    window = sample_canonical_window(_clip(120), 64, config, np.random.default_rng(3))
+    assert window is not None and window.shape == (64, 25, 3) and np.isfinite(window).all()
+
+
+def test_stratified_holdout_keeps_every_class() -> None:
+    labels = np.array([0] * 20 + [1] * 10 + [2] * 2)
+    kept, held = stratified_holdout(labels, 0.2, seed=0)
+    assert set(labels[kept]) == {0, 1, 2}
+    assert (labels[held] == 0).sum() == 4 and (labels[held] == 1).sum() == 2
+    assert len(np.intersect1d(kept, held)) == 0 and len(kept) + len(held) == len(labels)
+
+
+def test_fit_temperature_softens_overconfident_logits() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 500)
+    logits = rng.normal(0, 1, (500, 3))
+    logits[np.arange(500), labels] += 1.0
+    assert fit_temperature(10 * logits, labels) > 5  # ten times too sharp -> T near 10
+
+
+def test_tiny_backbone_learns_left_versus_right() -> None:
+    clips = [_clip(96, seed=i, lift_left=i % 2 == 0) for i in range(8)]
+    clip_set = ClipSet(clips, np.array([i % 2 for i in range(8)]), ["lift left hand", "lift right hand"])
+    config = TrainConfig(
+        epochs=16,
+        windows_per_epoch=64,
+        batch_size=16,
+        lr=5e-3,
+        threads=1,
+        backbone=BackboneConfig(stem_channels=8, blocks=((8, 2), (16, 2)), feature_dim=16),
+        augment=AugmentConfig(yaw_degrees=10, noise=0.005),
+    )
+    model = train_backbone(clip_set, config, seed=0)
+    windows = np.concatenate([clip_windows(c, 64, 32) for c in clips])
+    truth = np.concatenate([np.full(len(clip_windows(c, 64, 32)), i % 2) for i, c in enumerate(clips)])
+    features, logits = backbone_outputs(model, windows)
+    assert features.shape == (len(windows), 16)
+    assert (logits.argmax(1) == truth).mean() > 0.8

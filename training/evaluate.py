@@ -1,0 +1,494 @@
+"""Zero-shot evaluation: ZSL and GZSL on real-motion unseen classes, with ablations.
+
+Protocol (docs/model.md):
+
+- split k: U_k = 5 real (Bandai Namco) classes with >= `min_clips` clips, disjoint across
+  splits; every other class (real and synthetic) is seen. Seen clips are divided per
+  class into train / validation / test.
+- validation (model selection and calibration, never unseen data): a pseudo split of the
+  seen classes (P_k = 4 real seen classes treated as unseen) with its own backbone trained
+  on the other seen classes' training clips. It fits the latent temperature, the stacking
+  penalty and the gate, and scores hyper-parameters.
+- test: a backbone trained on all seen training clips; per variant and seed a VAE is
+  trained on its features; ZSL = accuracy over U_k windows among U_k labels (per sample
+  and class-balanced); GZSL over seen + unseen labels: S on seen test windows, U on
+  unseen windows, H = 2SU / (S + U).
+- variants: direct projection (ridge map f_x -> text embedding, nearest class by cosine),
+  SA-DVAE without disentanglement (dz_v = 0, no TC), without TC, and full.
+
+Backbones and their features are cached per split under the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from actzero.model.zeroshot import (
+    Calibration,
+    combine_experts,
+    fit_linear_softmax,
+    fit_zero_shot,
+    gate_features,
+    softmax,
+)
+from actzero.training.sadvae import SADVAEConfig, train_sadvae
+from actzero.training.train import (
+    ClipSet,
+    TrainConfig,
+    backbone_outputs,
+    clips_from_dataset,
+    embed_class_texts,
+    fit_temperature,
+    semantic_means,
+    text_latents,
+    train_backbone,
+    windows_of_clips,
+)
+
+VARIANTS: dict[str, dict | None] = {
+    "direct": None,
+    "no_disentangle": {"dz_v": 0, "tc_weight": 0.0},
+    "no_tc": {"tc_weight": 0.0},
+    "full": {},
+}
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Splits, seeds and schedules of the evaluation."""
+
+    splits: int = 3
+    unseen_per_split: int = 5
+    pseudo_unseen: int = 4
+    min_clips: int = 10
+    seeds: tuple[int, ...] = (0, 1)
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    test_stride: int = 32
+    split_seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    vae: SADVAEConfig = field(default_factory=SADVAEConfig)
+
+
+@dataclass
+class SplitPlan:
+    """Class and clip assignment of one split."""
+
+    unseen: list[str]
+    pseudo_unseen: list[str]
+    seen: list[str]
+    train: np.ndarray  # clip indices (seen classes)
+    val: np.ndarray
+    test: np.ndarray
+    unseen_clips: np.ndarray
+
+
+def plan_splits(clips: ClipSet, sources: list[str], config: EvalConfig) -> list[SplitPlan]:
+    """Disjoint unseen sets of real classes and stratified clip splits of the seen classes."""
+    rng = np.random.default_rng(config.split_seed)
+    counts = np.bincount(clips.labels, minlength=len(clips.names))
+    eligible = [
+        i for i, n in enumerate(clips.names) if sources[i] != "synthetic" and counts[i] >= config.min_clips
+    ]
+    order = list(rng.permutation(eligible))
+    if len(order) < config.splits * config.unseen_per_split:
+        raise ValueError(f"only {len(order)} real classes with >= {config.min_clips} clips for the splits")
+    plans = []
+    for k in range(config.splits):
+        unseen_ids = order[k * config.unseen_per_split : (k + 1) * config.unseen_per_split]
+        seen_ids = [i for i in range(len(clips.names)) if i not in unseen_ids]
+        candidates = [i for i in eligible if i not in unseen_ids]
+        pseudo_ids = list(rng.choice(candidates, size=config.pseudo_unseen, replace=False))
+        train, val, test = [], [], []
+        for c in seen_ids:
+            idx = rng.permutation(np.flatnonzero(clips.labels == c))
+            n_val = int(round(config.val_fraction * len(idx))) if len(idx) >= 4 else 0
+            n_test = int(round(config.test_fraction * len(idx))) if len(idx) >= 4 else 0
+            val.extend(idx[:n_val])
+            test.extend(idx[n_val : n_val + n_test])
+            train.extend(idx[n_val + n_test :])
+        unseen_clips = np.flatnonzero(np.isin(clips.labels, unseen_ids))
+        plans.append(
+            SplitPlan(
+                unseen=[clips.names[i] for i in unseen_ids],
+                pseudo_unseen=[clips.names[i] for i in pseudo_ids],
+                seen=[clips.names[i] for i in seen_ids],
+                train=np.sort(np.array(train, dtype=np.int64)),
+                val=np.sort(np.array(val, dtype=np.int64)),
+                test=np.sort(np.array(test, dtype=np.int64)),
+                unseen_clips=unseen_clips,
+            )
+        )
+    return plans
+
+
+@dataclass
+class Features:
+    """Backbone outputs of one group of windows."""
+
+    features: np.ndarray
+    logits: np.ndarray
+    labels: np.ndarray  # indices into the split's full class list (`ClipSet.names`)
+
+
+def _features(backbone, clips: ClipSet, index: np.ndarray, window: int, stride: int) -> Features:
+    subset = clips.subset(index)
+    windows, labels, _ = windows_of_clips(subset, window, stride)
+    f, logits = backbone_outputs(backbone, windows)
+    return Features(f, logits, labels)
+
+
+def _cached_stage(
+    path: Path,
+    clips: ClipSet,
+    train_names: list[str],
+    groups: dict[str, np.ndarray],
+    config: EvalConfig,
+    seed: int,
+) -> tuple[list[str], dict[str, Features]]:
+    """Train a backbone on the 'train' group (classes `train_names`) and cache features of all groups."""
+    if path.is_file():
+        with np.load(path) as data:
+            return train_names, {
+                g: Features(data[f"{g}_f"], data[f"{g}_logits"], data[f"{g}_y"]) for g in groups
+            }
+    train_set = clips.subset(groups["train"], names=train_names)
+    backbone = train_backbone(train_set, config.train, seed=seed)
+    out = {}
+    for g, idx in groups.items():
+        stride = config.train.feature_stride if g == "train" else config.test_stride
+        out[g] = _features(backbone, clips, idx, config.train.window, stride)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        **{
+            f"{g}_{k}": getattr(v, a)
+            for g, v in out.items()
+            for k, a in (("f", "features"), ("logits", "logits"), ("y", "labels"))
+        },
+    )
+    return train_names, out
+
+
+def _accuracy(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(per-sample accuracy, class-balanced accuracy)."""
+    if len(truth) == 0:
+        return float("nan"), float("nan")
+    correct = pred == truth
+    per_class = [correct[truth == c].mean() for c in np.unique(truth)]
+    return float(correct.mean()), float(np.mean(per_class))
+
+
+def _harmonic(s: float, u: float) -> float:
+    return 2 * s * u / (s + u) if s + u > 0 else 0.0
+
+
+class LatentModel:
+    """A trained text-skeleton alignment: latent logits of skeleton features for a label set."""
+
+    def __init__(
+        self,
+        variant: str,
+        train: Features,
+        names: list[str],
+        embeddings: list[np.ndarray],
+        vae_config: SADVAEConfig,
+        seed: int,
+    ) -> None:
+        self.variant, self.embeddings, self.seed = variant, embeddings, seed
+        self._classifiers: dict[tuple[int, ...], object] = {}
+        local = {c: i for i, c in enumerate(sorted(set(train.labels.tolist())))}
+        y = np.array([local[c] for c in train.labels])
+        texts = [embeddings[c] for c in sorted(local)]
+        if variant == "direct":
+            x = train.features / np.linalg.norm(train.features, axis=1).mean()
+            self.scale = 1.0 / np.linalg.norm(train.features, axis=1).mean()
+            target = np.stack([t.mean(0) / np.linalg.norm(t.mean(0)) for t in texts])[y]
+            x1 = np.hstack([x, np.ones((len(x), 1))])
+            self.projection = np.linalg.solve(x1.T @ x1 + 1.0 * np.eye(x1.shape[1]), x1.T @ target)
+        else:
+            overrides = VARIANTS[variant] or {}
+            self.vae = train_sadvae(train.features, y, texts, replace(vae_config, **overrides), seed=seed)
+
+    def logits(self, features: np.ndarray, label_classes: list[int]) -> np.ndarray:
+        """Latent-classifier logits (N, K) for the classes `label_classes` (indices into names)."""
+        if self.variant == "direct":
+            x = np.hstack([features * self.scale, np.ones((len(features), 1))]) @ self.projection
+            x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-8
+            protos = np.stack([self.embeddings[c].mean(0) for c in label_classes])
+            protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+            return (10.0 * x @ protos.T).astype(np.float32)
+        key = tuple(label_classes)
+        if key not in self._classifiers:
+            mus, logvars = text_latents(self.vae, [self.embeddings[c] for c in label_classes])
+            self._classifiers[key] = fit_zero_shot(
+                [str(c) for c in label_classes],
+                np.full(len(label_classes), -1),
+                mus,
+                logvars,
+                Calibration(),
+                seed=self.seed,
+            )
+        return self._classifiers[key].latent.logits(semantic_means(self.vae, features))
+
+
+def _gzsl(
+    seen_feats: Features,
+    unseen_feats: Features,
+    model: LatentModel,
+    seen_classes: list[int],
+    unseen_classes: list[int],
+    backbone_classes: list[int],
+    calibration: Calibration,
+) -> dict:
+    """GZSL S / U / H over seen + unseen labels (columns: seen classes first)."""
+    labels = seen_classes + unseen_classes
+    columns = np.arange(len(seen_classes))
+    logit_index = [backbone_classes.index(c) for c in seen_classes]
+    result = {}
+    for name, feats in (("S", seen_feats), ("U", unseen_feats)):
+        probs = combine_experts(
+            feats.logits[:, logit_index], model.logits(feats.features, labels), columns, calibration
+        )
+        truth = np.array([labels.index(c) for c in feats.labels])
+        result[name], result[name + "_balanced"] = _accuracy(probs.argmax(1), truth)
+    result["H"] = _harmonic(result["S"], result["U"])
+    return result
+
+
+def calibrate(
+    seen_val: Features,
+    pseudo: Features,
+    model: LatentModel,
+    seen_classes: list[int],
+    pseudo_classes: list[int],
+    backbone_classes: list[int],
+) -> dict[str, Calibration]:
+    """Fit both calibration methods on a validation pseudo split (half to fit, half to score)."""
+    logit_index = [backbone_classes.index(c) for c in seen_classes]
+    seen_t = fit_temperature(
+        seen_val.logits[:, logit_index], np.array([seen_classes.index(c) for c in seen_val.labels])
+    )
+    zsl_logits = model.logits(pseudo.features, pseudo_classes)
+    latent_t = fit_temperature(zsl_logits, np.array([pseudo_classes.index(c) for c in pseudo.labels]))
+    base = Calibration(seen_temperature=seen_t, latent_temperature=latent_t, threshold=0.0, idle_label=None)
+    labels = seen_classes + pseudo_classes
+    columns = np.arange(len(seen_classes))
+    rng = np.random.default_rng(0)
+    halves = {}
+    for name, feats in (("seen", seen_val), ("unseen", pseudo)):
+        fold = rng.random(len(feats.labels)) < 0.5
+        truth = np.array([labels.index(c) for c in feats.labels])
+        halves[name] = (feats.logits[:, logit_index], model.logits(feats.features, labels), truth, fold)
+
+    def h_of(calib: Calibration, fold_value: bool) -> float:
+        acc = []
+        for name in ("seen", "unseen"):
+            s_logits, l_logits, truth, fold = halves[name]
+            sel = fold == fold_value
+            probs = combine_experts(s_logits[sel], l_logits[sel], columns, calib)
+            acc.append(float((probs.argmax(1) == truth[sel]).mean()) if sel.any() else 0.0)
+        return _harmonic(*acc)
+
+    penalties = np.linspace(-2, 12, 57)
+    scores = [h_of(replace(base, seen_penalty=float(p)), True) for p in penalties]
+    stacking = replace(base, seen_penalty=float(penalties[int(np.argmax(scores))]))
+    # gate: logistic regression on the fitting half, seen = 1
+    xs, ys = [], []
+    for name, target in (("seen", 1), ("unseen", 0)):
+        s_logits, l_logits, _, fold = halves[name]
+        feats = gate_features(
+            softmax(s_logits[fold] / seen_t), softmax(l_logits[fold][:, len(seen_classes) :] / latent_t)
+        )
+        xs.append(feats)
+        ys.append(np.full(len(feats), target))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    gate_clf = (
+        fit_linear_softmax(x, y, 2, steps=300, lr=0.05, weight_decay=0.0) if len(np.unique(y)) == 2 else None
+    )
+    if gate_clf is not None:
+        w = gate_clf.weight[:, 1] - gate_clf.weight[:, 0]
+        b = float(gate_clf.bias[1] - gate_clf.bias[0])
+        # choose the gate threshold (bias shift) for H on the fitting half
+        shifts = np.linspace(-6, 6, 49)
+        hs = [
+            h_of(replace(base, method="gate", gate_weights=tuple(map(float, w)), gate_bias=b + s), True)
+            for s in shifts
+        ]
+        gate = replace(
+            base,
+            method="gate",
+            gate_weights=tuple(map(float, w)),
+            gate_bias=b + float(shifts[int(np.argmax(hs))]),
+        )
+    else:
+        gate = replace(base, method="gate", gate_weights=(0.0,) * 6)
+    return {
+        "stacking": stacking,
+        "gate": gate,
+        "val_H": {"stacking": h_of(stacking, False), "gate": h_of(gate, False)},
+    }
+
+
+def evaluate(
+    dataset, out_dir: Path, config: EvalConfig | None = None, progress: Progress | None = None
+) -> dict:
+    """Run the whole evaluation; writes results.json and results.md into `out_dir`.
+
+    Returns:
+        The results dictionary (per split, variant and seed, and aggregated mean/std).
+    """
+    config = config or EvalConfig()
+    say = progress or (lambda message: None)
+    started = time.time()
+    clips = clips_from_dataset(dataset)
+    sources = [c.source for c in dataset.classes]
+    embeddings, _ = embed_class_texts([list(c.descriptions) for c in dataset.classes])
+    plans = plan_splits(clips, sources, config)
+    runs = []
+    for k, plan in enumerate(plans):
+        ids = {n: i for i, n in enumerate(clips.names)}
+        seen = [ids[n] for n in plan.seen]
+        unseen = [ids[n] for n in plan.unseen]
+        pseudo = [ids[n] for n in plan.pseudo_unseen]
+        seen_minus = [c for c in seen if c not in pseudo]
+        # validation stage: backbone without the pseudo-unseen classes
+        pseudo_mask = np.isin(clips.labels, pseudo)
+        val_groups = {
+            "train": plan.train[~pseudo_mask[plan.train]],
+            "val": plan.val[~pseudo_mask[plan.val]],
+            "pseudo": np.flatnonzero(pseudo_mask),
+        }
+        say(f"split {k}: validation backbone (seen minus {plan.pseudo_unseen})")
+        _, val_feats = _cached_stage(
+            out_dir / f"split{k}_val.npz",
+            clips,
+            [clips.names[c] for c in seen_minus],
+            val_groups,
+            config,
+            seed=k,
+        )
+        say(f"split {k}: test backbone (unseen {plan.unseen})")
+        test_groups = {"train": plan.train, "val": plan.val, "test": plan.test, "unseen": plan.unseen_clips}
+        _, test_feats = _cached_stage(
+            out_dir / f"split{k}_test.npz", clips, plan.seen, test_groups, config, seed=k
+        )
+        for variant in VARIANTS:
+            for seed in config.seeds:
+                say(f"split {k}: {variant} seed {seed}")
+                val_model = LatentModel(
+                    variant, val_feats["train"], clips.names, embeddings, config.vae, seed
+                )
+                calibs = calibrate(
+                    val_feats["val"], val_feats["pseudo"], val_model, seen_minus, pseudo, seen_minus
+                )
+                val_zsl = _accuracy(
+                    val_model.logits(val_feats["pseudo"].features, pseudo).argmax(1),
+                    np.array([pseudo.index(c) for c in val_feats["pseudo"].labels]),
+                )
+                model = LatentModel(variant, test_feats["train"], clips.names, embeddings, config.vae, seed)
+                zsl_logits = model.logits(test_feats["unseen"].features, unseen)
+                truth = np.array([unseen.index(c) for c in test_feats["unseen"].labels])
+                zsl, zsl_balanced = _accuracy(zsl_logits.argmax(1), truth)
+                seen_t = fit_temperature(
+                    test_feats["val"].logits, np.array([seen.index(c) for c in test_feats["val"].labels])
+                )
+                run = {
+                    "split": k,
+                    "variant": variant,
+                    "seed": seed,
+                    "zsl": zsl,
+                    "zsl_balanced": zsl_balanced,
+                    "val_zsl": val_zsl[0],
+                    "val_H": calibs["val_H"],
+                }
+                for method in ("stacking", "gate"):
+                    calib = replace(calibs[method], seen_temperature=seen_t)
+                    run[method] = _gzsl(
+                        test_feats["test"], test_feats["unseen"], model, seen, unseen, seen, calib
+                    )
+                    run[method]["calibration"] = calib.to_dict()
+                runs.append(run)
+    results = {
+        "config": {
+            "splits": config.splits,
+            "unseen_per_split": config.unseen_per_split,
+            "pseudo_unseen": config.pseudo_unseen,
+            "seeds": list(config.seeds),
+            "train": config.train.to_dict(),
+            "vae": config.vae.to_dict(),
+        },
+        "splits": [
+            {
+                "unseen": p.unseen,
+                "pseudo_unseen": p.pseudo_unseen,
+                "seen_train_clips": len(p.train),
+                "seen_val_clips": len(p.val),
+                "seen_test_clips": len(p.test),
+                "unseen_clips": len(p.unseen_clips),
+            }
+            for p in plans
+        ],
+        "runs": runs,
+        "summary": summarise(runs),
+        "time_s": round(time.time() - started, 1),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out_dir / "results.md").write_text(markdown_table(results["summary"]) + "\n")
+    return results
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean and std over splits and seeds per variant (percentages)."""
+    out = {}
+    for variant in VARIANTS:
+        rows = [r for r in runs if r["variant"] == variant]
+        if not rows:
+            continue
+        entry = {}
+        metrics = {
+            "zsl": [r["zsl"] for r in rows],
+            "zsl_balanced": [r["zsl_balanced"] for r in rows],
+            "val_zsl": [r["val_zsl"] for r in rows],
+        }
+        for method in ("stacking", "gate"):
+            for m in ("S", "U", "H"):
+                metrics[f"{method}_{m}"] = [r[method][m] for r in rows]
+            metrics[f"{method}_val_H"] = [r["val_H"][method] for r in rows]
+        for name, values in metrics.items():
+            entry[name] = {
+                "mean": round(100 * float(np.mean(values)), 2),
+                "std": round(100 * float(np.std(values)), 2),
+            }
+        entry["n"] = len(rows)
+        out[variant] = entry
+    return out
+
+
+def markdown_table(summary: dict) -> str:
+    """Markdown table of the summary (mean ± std over splits x seeds, %)."""
+    cols = [
+        ("zsl", "ZSL top-1"),
+        ("zsl_balanced", "ZSL class-bal."),
+        ("stacking_S", "GZSL S"),
+        ("stacking_U", "GZSL U"),
+        ("stacking_H", "GZSL H"),
+        ("gate_H", "GZSL H (gate)"),
+        ("val_zsl", "val ZSL (pseudo)"),
+    ]
+    lines = [
+        "| variant | " + " | ".join(c[1] for c in cols) + " | runs |",
+        "|---|" + "---|" * (len(cols) + 1),
+    ]
+    for variant, entry in summary.items():
+        cells = [f"{entry[c]['mean']:.1f} ± {entry[c]['std']:.1f}" for c, _ in cols]
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {entry['n']} |")
+    return "\n".join(lines)
