@@ -18,7 +18,8 @@ app.add_typer(actions_app, name="actions")
 REGISTRY_HELP = "Registry file (default: $ACTZERO_CONFIG_DIR/actions.json or ~/.config/actzero/actions.json)."
 BUNDLE_HELP = "Model bundle folder whose actions the registry starts from (default: the shipped bundle)."
 CONTROL_HELP = (
-    "Also apply the change to a running worker at this control endpoint, e.g. tcp://127.0.0.1:5557."
+    "Also apply the change to a running worker at this control endpoint, e.g. tcp://127.0.0.1:5557 "
+    "(use it whenever a worker runs on this registry: its next change rewrites the file with its own set)."
 )
 
 
@@ -50,6 +51,8 @@ def _tell_worker(
     fit = reply.get("fit_s")
     fit_text = f" (refitted in {fit:.2f} s)" if isinstance(fit, int | float) else ""
     typer.echo(f"worker at {address} now recognises {reply.get('actions', '?')} actions{fit_text}")
+    if isinstance(reply.get("saved"), str):
+        typer.echo(f"worker registry: {reply['saved']}")
 
 
 @actions_app.command("list")

@@ -131,7 +131,9 @@ class FakeWorkerControl:
 
 def test_add_and_remove_are_sent_to_a_running_worker(reg, bundle):
     pytest.importorskip("actzero.stream.control")  # TODO: drop once stream/control.py is committed
-    worker = FakeWorkerControl({"ok": True, "fit_s": 0.05, "replaced": False, "actions": 3})
+    worker = FakeWorkerControl(
+        {"ok": True, "fit_s": 0.05, "replaced": False, "actions": 3, "saved": str(reg)}
+    )
     result = invoke(
         "add",
         "kick",
@@ -147,7 +149,7 @@ def test_add_and_remove_are_sent_to_a_running_worker(reg, bundle):
     worker.close()
     assert result.exit_code == 0, result.output
     assert worker.request == {"op": "add", "name": "kick", "descriptions": ["kicks forward"]}
-    assert "now recognises 3 actions" in result.output
+    assert "now recognises 3 actions" in result.output and f"worker registry: {reg}" in result.output
 
     worker = FakeWorkerControl({"ok": True, "fit_s": 0.04, "actions": 2})
     result = invoke("remove", "KICK", "--registry", str(reg), "--control", worker.address)
