@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -76,3 +79,13 @@ def test_matches_the_pytorch_model():
     torch_emb = embed_texts_torch(texts)
     cosines = np.sum(onnx_emb * torch_emb, axis=1)
     assert cosines.min() >= MIN_COSINE_TO_TORCH, cosines
+
+
+def test_runtime_encoding_never_imports_torch():
+    code = (
+        "import sys; from actzero.model.text_encoder import TextEncoder; "
+        "TextEncoder.load().encode(['a person waves']); "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
