@@ -1,6 +1,6 @@
 """Time `canonicalise` per window (the live worker runs it once per window per person).
 
-Run: python bench/bench_canonical.py
+Run: python bench/bench_canonical.py   (times in ms per window, best of 5 repeats)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from actzero.model import skeleton as sk
-from actzero.model.canonical import canonicalise
+from actzero.model.canonical import canonicalise, normalise_bone_lengths
 
 
 def _window(frames: int, missing: float, rng: np.random.Generator) -> np.ndarray:
@@ -31,7 +31,7 @@ def _window(frames: int, missing: float, rng: np.random.Generator) -> np.ndarray
 def main() -> None:
     rng = np.random.default_rng(0)
     table = Table(title="canonicalise, one window (best of 5 repeats)")
-    for col in ("frames", "missing joints", "all-missing joint", "ms / window"):
+    for col in ("frames", "missing joints", "all-missing joint", "ms / window", "+ normalise_bone_lengths"):
         table.add_column(col, justify="right")
     for frames in (64, 300):
         for missing, dead_joint in ((0.0, False), (0.1, False), (0.1, True)):
@@ -40,7 +40,13 @@ def main() -> None:
                 seq[:, sk.L_HAND_TIP] = np.nan
             number = 200
             best = min(timeit.repeat(lambda seq=seq: canonicalise(seq), number=number, repeat=5)) / number
-            table.add_row(str(frames), f"{missing:.0%}", "yes" if dead_joint else "no", f"{best * 1e3:.3f}")
+            both = min(
+                timeit.repeat(
+                    lambda seq=seq: normalise_bone_lengths(canonicalise(seq)), number=number, repeat=5
+                )
+            )
+            row = (str(frames), f"{missing:.0%}", "yes" if dead_joint else "no")
+            table.add_row(*row, f"{best * 1e3:.3f}", f"{both / number * 1e3:.3f}")
     Console().print(table)
 
 

@@ -9,6 +9,7 @@ Prints three tables:
 
 Run (needs ../shared/data/video and the Bandai archives extracted under cache/bandai-namco):
     python bench/skeleton_gap.py
+    python bench/skeleton_gap.py --normalise-bones
     python bench/skeleton_gap.py --bvh-glob 'cache/bandai-namco/*/data/*_walk_*.bvh' --max-clips 12
 """
 
@@ -25,7 +26,7 @@ from rich.table import Table
 from actzero.model import mapping as mpm
 from actzero.model import skeleton as sk
 from actzero.model.bvh import read_bvh_ntu
-from actzero.model.canonical import CanonicalisationError, canonicalise
+from actzero.model.canonical import CanonicalisationError, canonicalise, normalise_bone_lengths
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO.parent / "shared" / "data" / "video" / "sports2d-demo.mp4"
@@ -60,14 +61,23 @@ def bvh_joints(paths: list[str], step: int) -> np.ndarray:
     return np.concatenate([read_bvh_ntu(path)[0][::step] for path in paths])
 
 
-def per_frame_canonical(frames: np.ndarray) -> np.ndarray:
-    """Canonicalise each frame on its own; joints missing in the input stay NaN, failed frames are dropped."""
+def synthetic_joints(step: int) -> np.ndarray:
+    """NTU joints (F, 25, 3) of every `step`-th frame of two synthetic clips per synthetic class."""
+    from actzero.training.synthetic import generate_clips
+
+    return np.concatenate([clip.joints[::step] for clip in generate_clips(clips_per_class=2, seed=0)])
+
+
+def per_frame_canonical(frames: np.ndarray, bones: bool) -> np.ndarray:
+    """Canonicalise each frame on its own (then normalise bone lengths if `bones`); joints missing
+    in the input stay NaN, frames that cannot be canonicalised are dropped."""
     out = []
     for frame in frames:
         try:
-            canonical = canonicalise(frame[None])[0]
+            canonical = canonicalise(frame[None])
         except CanonicalisationError:
             continue
+        canonical = (normalise_bone_lengths(canonical) if bones else canonical)[0]
         canonical[np.isnan(frame).any(axis=-1)] = np.nan
         out.append(canonical)
     return np.asarray(out)
@@ -112,6 +122,8 @@ def position_table(live: np.ndarray, train: np.ndarray) -> Table:
     )
     for col in ("joint", "MediaPipe", "BVH", "distance"):
         table.add_column(col, justify="right" if col != "joint" else "left")
+    distances = np.linalg.norm(np.nanmedian(live, axis=0) - np.nanmedian(train, axis=0), axis=-1)
+    table.caption = f"mean distance of the median positions over all 25 joints: {np.mean(distances):.3f}"
     for j in TORSO:
         a = np.nanmedian(live[:, j], axis=0)
         b = np.nanmedian(train[:, j], axis=0)
@@ -209,22 +221,37 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--bvh-glob", default=BVH_GLOB)
     parser.add_argument("--max-clips", type=int, default=8)
+    parser.add_argument(
+        "--reference",
+        choices=("bvh", "synthetic"),
+        default="bvh",
+        help="training skeletons to compare with: Bandai BVH clips or training.synthetic bodies",
+    )
     parser.add_argument("--step", type=int, default=3, help="use every N-th BVH frame")
+    parser.add_argument(
+        "--normalise-bones", action="store_true", help="apply canonical.normalise_bone_lengths to both"
+    )
     args = parser.parse_args()
 
-    paths = sorted(glob.glob(args.bvh_glob))[: args.max_clips]
-    if not paths:
-        raise SystemExit(f"no BVH files match {args.bvh_glob} (extract the Bandai archives under cache/)")
     console = Console()
+    if args.reference == "bvh":
+        paths = sorted(glob.glob(args.bvh_glob))[: args.max_clips]
+        if not paths:
+            raise SystemExit(f"no BVH files match {args.bvh_glob} (extract the Bandai archives under cache/)")
+        train_raw = bvh_joints(paths, args.step)
+        source = f"BVH: {len(train_raw)} frames from {len(paths)} clips ({Path(paths[0]).name} ...)"
+    else:
+        train_raw = synthetic_joints(args.step)
+        source = f"synthetic: {len(train_raw)} frames"
     world, visibility = mediapipe_landmarks(args.video)
-    train_raw = bvh_joints(paths, args.step)
-    live = per_frame_canonical(mpm.mediapipe_to_ntu(world, visibility))
-    train = per_frame_canonical(train_raw)
+    live = per_frame_canonical(mpm.mediapipe_to_ntu(world, visibility), args.normalise_bones)
+    train = per_frame_canonical(train_raw, args.normalise_bones)
     console.print(
         f"MediaPipe: {len(world)} person-frames from {args.video.name} ({len(live)} canonicalised); "
-        f"BVH: {len(train_raw)} frames from {len(paths)} clips ({Path(paths[0]).name} ...)"
+        f"{source}; the 'BVH' columns hold the {args.reference} reference"
     )
-    names = ("HIP_WIDTH_SCALE", "HIP_RAISE", "SPINE_BASE_RAISE", "SPINE_MID_FRACTION", "NECK_FRACTION")
+    names = ("HIP_WIDTH_SCALE", "HIP_RAISE", "SPINE_BASE_RAISE", "SPINE_SHOULDER_RAISE", "SPINE_MID_FRACTION")
+    names += ("NECK_FRACTION",)
     names += ("HAND_TIP_EXTENSION", "THUMB_EXTENSION", "FOOT_FRACTION")
     console.print("mapping constants: " + " ".join(f"{n}={getattr(mpm, n, '-')}" for n in names))
     console.print(bone_table(live, train))

@@ -172,6 +172,71 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _template_pose() -> np.ndarray:
+    """A standing adult in the canonical frame (x = subject's right, y up, facing -z), body size 1."""
+    left = {
+        sk.L_SHOULDER: (-0.17, 0.46, 0.0), sk.L_ELBOW: (-0.19, 0.18, 0.0), sk.L_WRIST: (-0.2, -0.07, 0.0),
+        sk.L_HAND: (-0.2, -0.15, 0.0), sk.L_HAND_TIP: (-0.2, -0.23, 0.0), sk.L_THUMB: (-0.18, -0.13, -0.04),
+        sk.L_HIP: (-0.09, -0.03, 0.0), sk.L_KNEE: (-0.09, -0.45, 0.0), sk.L_ANKLE: (-0.09, -0.87, 0.0),
+        sk.L_FOOT: (-0.09, -0.92, -0.11),
+    }  # fmt: skip
+    pose = np.zeros((sk.NUM_JOINTS, 3))
+    pose[sk.SPINE_MID], pose[sk.SPINE_SHOULDER] = (0.0, 0.24, 0.0), (0.0, 0.48, 0.0)
+    pose[sk.NECK], pose[sk.HEAD] = (0.0, 0.55, 0.0), (0.0, 0.65, 0.0)
+    for joint, position in left.items():
+        pose[joint] = position
+        pose[sk.MIRROR_PERM[joint]] = (-position[0], position[1], position[2])
+    return pose / sk.body_size(pose[None])
+
+
+# Metres of a ~1.70 m adult, Kinect-like joint placement, scaled to body size 1.
+TEMPLATE_POSE: np.ndarray = _template_pose()
+TEMPLATE_POSE.setflags(write=False)
+_CHILDREN = _ORDER[1:]
+_PARENT_OF_CHILD = np.asarray(sk.PARENTS)[_CHILDREN]
+_TEMPLATE_BONES = TEMPLATE_POSE[_CHILDREN] - TEMPLATE_POSE[_PARENT_OF_CHILD]
+_TEMPLATE_LENGTHS = np.linalg.norm(_TEMPLATE_BONES, axis=-1, keepdims=True)
+
+
+def _ancestor_matrix() -> np.ndarray:
+    """A[j, b] = 1 when bone b (ending at joint _CHILDREN[b]) lies on the path root -> j."""
+    matrix = np.zeros((sk.NUM_JOINTS, len(_CHILDREN)))
+    bone_of = {int(child): b for b, child in enumerate(_CHILDREN)}
+    for joint in range(sk.NUM_JOINTS):
+        k = joint
+        while sk.PARENTS[k] != -1:
+            matrix[joint, bone_of[k]] = 1.0
+            k = sk.PARENTS[k]
+    return matrix
+
+
+_ANCESTORS = _ancestor_matrix()
+
+
+def normalise_bone_lengths(seq: np.ndarray) -> np.ndarray:
+    """Give a canonical (T, 25, 3) sequence the bone lengths of `TEMPLATE_POSE`.
+
+    Keeps spine_base's trajectory and every bone's direction; a zero-length bone (a joint
+    that `canonicalise` filled with its parent's position) takes the template's direction.
+    This removes body proportions, which differ between sources (mocap rig, synthetic
+    bodies, MediaPipe; see bench/skeleton_gap.py) and say nothing about the action.
+
+    Returns:
+        float32 (T, 25, 3).
+    """
+    arr = np.asarray(seq, dtype=np.float64)
+    num_frames = arr.shape[0]
+    bones = np.take(arr, _CHILDREN, axis=1) - np.take(arr, _PARENT_OF_CHILD, axis=1)  # (T, 24, 3)
+    x, y, z = bones[..., 0], bones[..., 1], bones[..., 2]
+    lengths = np.sqrt(x * x + y * y + z * z)[..., None]
+    scaled = np.where(
+        lengths > 1e-6, bones * (_TEMPLATE_LENGTHS / np.maximum(lengths, 1e-12)), _TEMPLATE_BONES
+    )
+    # Each joint = spine_base + the sum of the bones on its path (one matrix product for all frames).
+    offsets = (_ANCESTORS @ scaled.transpose(1, 0, 2).reshape(len(_CHILDREN), -1)).reshape(-1, num_frames, 3)
+    return (arr[:, sk.SPINE_BASE, None] + offsets.transpose(1, 0, 2)).astype(np.float32)
+
+
 def resample(seq: np.ndarray, fps_in: float, fps_out: float = 30.0) -> np.ndarray:
     """Resample a (T, ...) sequence from `fps_in` to `fps_out` by linear interpolation in time.
 

@@ -50,9 +50,12 @@ HIP_WIDTH_SCALE = 1.0
 HIP_RAISE = 0.0
 # spine_base = the pelvis, above the hip joints: BVH 0.055 of mid-hip -> mid-shoulder.
 SPINE_BASE_RAISE = 0.05
+# spine_shoulder = base of the neck, above the shoulder joints: BVH 0.086 of mid-hip -> mid-shoulder
+# (4 cm), the synthetic body 2.6 cm; with it the shoulders hang below spine_shoulder as in both.
+SPINE_SHOULDER_RAISE = 0.07
 # spine_mid along spine_base -> spine_shoulder: BVH 0.49.
 SPINE_MID_FRACTION = 0.5
-# neck along spine_shoulder (mid-shoulders) -> head (mid-ears): BVH 0.39.
+# neck along spine_shoulder -> head (mid-ears): BVH 0.39.
 NECK_FRACTION = 0.4
 # hand = palm (mean of the pinky and index knuckles, ~8 cm from the wrist; BVH 8 cm). MediaPipe's
 # index and thumb landmarks sit near the finger bases (wrist -> index 8.3 cm, -> thumb 2.2 cm):
@@ -93,8 +96,9 @@ def _mapping_matrix() -> np.ndarray:
         return mean(start) + fraction * (mean(end) - mean(start))
 
     mid_hip = mean(MP_L_HIP, MP_R_HIP)
-    spine_shoulder = mean(MP_L_SHOULDER, MP_R_SHOULDER)
-    torso = spine_shoulder - mid_hip
+    mid_shoulder = mean(MP_L_SHOULDER, MP_R_SHOULDER)
+    torso = mid_shoulder - mid_hip
+    spine_shoulder = mid_shoulder + SPINE_SHOULDER_RAISE * torso
     spine_base = mid_hip + SPINE_BASE_RAISE * torso
     head = mean(MP_L_EAR, MP_R_EAR)
 

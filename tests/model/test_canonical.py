@@ -5,10 +5,12 @@ from hypothesis import strategies as st
 
 from actzero.model import skeleton as sk
 from actzero.model.canonical import (
+    TEMPLATE_POSE,
     CanonicalisationError,
     canonicalise,
     fill_missing,
     fit_length,
+    normalise_bone_lengths,
     resample,
     sliding_windows,
 )
@@ -178,3 +180,34 @@ def test_input_is_not_modified():
     canonicalise(seq)
     fill_missing(seq)
     np.testing.assert_array_equal(seq, before)
+
+
+def _bone_vectors(seq: np.ndarray) -> np.ndarray:
+    children = [j for j in range(sk.NUM_JOINTS) if sk.PARENTS[j] >= 0]
+    return seq[:, children] - seq[:, [sk.PARENTS[j] for j in children]]
+
+
+def test_normalise_bone_lengths_keeps_directions_and_root_and_sets_template_lengths():
+    seq = canonicalise(_motion(12, 7) * np.array([1.3, 0.8, 1.0]))  # odd proportions
+    seq[:, sk.SPINE_BASE] += np.linspace(0, 1, 12)[:, None] * np.array([0.5, 0.0, 0.2])  # walks
+    out = normalise_bone_lengths(seq)
+    template = np.linalg.norm(_bone_vectors(TEMPLATE_POSE[None]), axis=-1)
+    np.testing.assert_allclose(
+        np.linalg.norm(_bone_vectors(out), axis=-1), np.broadcast_to(template, (12, 24)), rtol=1e-4
+    )
+    a, b = _bone_vectors(seq), _bone_vectors(out)
+    cosine = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    assert cosine.min() > 1 - 1e-5
+    np.testing.assert_allclose(out[:, sk.SPINE_BASE], seq[:, sk.SPINE_BASE], atol=1e-6)
+    assert np.isclose(sk.body_size(TEMPLATE_POSE[None]), 1.0)
+    np.testing.assert_allclose(normalise_bone_lengths(TEMPLATE_POSE[None] * 1.7)[0], TEMPLATE_POSE, atol=1e-5)
+
+
+def test_normalise_bone_lengths_gives_collapsed_joints_the_template_direction():
+    seq = _motion(4, 8)
+    seq[:, [sk.L_KNEE, sk.L_ANKLE, sk.L_FOOT]] = np.nan  # leg out of view: filled onto the hip
+    out = normalise_bone_lengths(canonicalise(seq))
+    shin = out[:, sk.L_ANKLE] - out[:, sk.L_KNEE]
+    expected = TEMPLATE_POSE[sk.L_ANKLE] - TEMPLATE_POSE[sk.L_KNEE]
+    np.testing.assert_allclose(shin, np.broadcast_to(expected, shin.shape), atol=1e-5)
+    assert (out[:, sk.L_FOOT, 1] < out[:, sk.L_HIP, 1] - 0.5).all()  # the leg hangs down

@@ -97,12 +97,14 @@ def test_rotating_the_input_rotates_the_output_and_canonical_form_is_unchanged()
 def test_low_visibility_makes_exactly_the_derived_joints_nan():
     vis = np.ones(33)
     vis[mp.MP_L_PINKY] = 0.2  # l_hand is the mean of the pinky and index knuckles
-    vis[mp.MP_R_HIP] = 0.49  # spine_base, spine_mid (and r_hip) depend on it
+    vis[mp.MP_R_HIP] = 0.49  # spine_base, spine_mid, r_hip (and spine_shoulder) depend on it
     pose = _mediapipe_pose()
     pose[mp.MP_R_EAR] = np.nan  # non-finite counts as missing too: head and neck
     ntu = mediapipe_to_ntu(pose, vis)
     missing = {sk.JOINT_NAMES[j] for j in np.flatnonzero(np.isnan(ntu).any(axis=-1))}
     expected = {"l_hand", "spine_base", "spine_mid", "r_hip", "head", "neck"}
+    if mp.SPINE_SHOULDER_RAISE != 0.0:  # then spine_shoulder is placed along hips -> shoulders
+        expected.add("spine_shoulder")
     if mp.HIP_WIDTH_SCALE != 1.0:  # then each hip is made from both hip landmarks
         expected.add("l_hip")
     assert missing == expected
@@ -119,7 +121,7 @@ def test_image_landmarks_use_the_aspect_ratio_and_y_up():
     ntu = mediapipe_to_ntu(pose, np.ones(33), coords="image", aspect_ratio=2.0)
     assert np.isclose(np.linalg.norm(ntu[sk.R_SHOULDER] - ntu[sk.L_SHOULDER]), 0.4, rtol=1e-5)
     mid_hip_y = -0.65
-    assert np.isclose(ntu[sk.SPINE_SHOULDER, 1] - mid_hip_y, 0.25, rtol=1e-5)
+    assert np.isclose(ntu[sk.SPINE_SHOULDER, 1] - mid_hip_y, 0.25 * (1 + mp.SPINE_SHOULDER_RAISE), rtol=1e-5)
     assert ntu[sk.R_SHOULDER, 0] > ntu[sk.L_SHOULDER, 0]
 
 
