@@ -93,16 +93,22 @@ def evaluate(
     splits: int = typer.Option(3, "--splits", min=1, help="Seen/unseen splits."),
     seeds: int = typer.Option(2, "--seeds", min=1, help="SA-DVAE seeds per split."),
     epochs: int = typer.Option(0, "--epochs", min=0, help="Backbone epochs (0: the default schedule)."),
+    search: bool = typer.Option(
+        False, "--search", help="Instead: score SA-DVAE settings on the cached validation features."
+    ),
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
     Example: actzero eval --out runs/eval --splits 3 --seeds 2
+
+    Model selection: after one run, `actzero eval --out runs/eval --search` scores SA-DVAE
+    settings on the validation pseudo-unseen classes (never the test classes).
     """
     from dataclasses import replace
 
     from rich.console import Console
 
-    from actzero.training.evaluate import EvalConfig, markdown_table
+    from actzero.training.evaluate import EvalConfig, markdown_table, search_sadvae
     from actzero.training.evaluate import evaluate as run_evaluation
     from actzero.training.train import TrainConfig
 
@@ -114,6 +120,14 @@ def evaluate(
         raise typer.Exit(1) from None
     train_config = TrainConfig() if epochs == 0 else replace(TrainConfig(), epochs=epochs)
     config = EvalConfig(splits=splits, seeds=tuple(range(seeds)), train=train_config)
+    if search:
+        try:
+            search_sadvae(data, out, config, progress=lambda message: console.log(message))
+        except ValueError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
+        console.print(f"wrote {out / 'search.json'}")
+        return
     try:
         results = run_evaluation(data, out, config, progress=lambda message: console.log(message))
     except ValueError as error:

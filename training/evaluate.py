@@ -492,3 +492,59 @@ def markdown_table(summary: dict) -> str:
         cells = [f"{entry[c]['mean']:.1f} ± {entry[c]['std']:.1f}" for c, _ in cols]
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {entry['n']} |")
     return "\n".join(lines)
+
+
+SEARCH_GRID: tuple[dict, ...] = (
+    {},
+    {"dz_r": 16},
+    {"dz_r": 64},
+    {"dz_v": 4},
+    {"dz_v": 16},
+    {"lr": 3e-4},
+    {"lr": 3e-3},
+    {"beta_x": 0.01, "beta_y": 0.01},
+    {"beta_x": 0.2, "beta_y": 0.2},
+    {"cross_weight": 3.0},
+    {"tc_weight": 3.0},
+    {"epochs": 30},
+)
+
+
+def search_sadvae(
+    dataset, out_dir: Path, config: EvalConfig | None = None, progress: Progress | None = None
+) -> dict:
+    """Score SA-DVAE settings (one change at a time from the defaults) on validation data only.
+
+    Uses the cached validation-stage features of `evaluate` (backbones trained without the
+    pseudo-unseen classes) and scores the ZSL accuracy on the pseudo-unseen classes; the
+    test classes are never touched. Writes search.json into `out_dir`.
+    """
+    config = config or EvalConfig()
+    say = progress or (lambda message: None)
+    clips = clips_from_dataset(dataset)
+    embeddings, _ = embed_class_texts([list(c.descriptions) for c in dataset.classes])
+    plans = plan_splits(clips, [c.source for c in dataset.classes], config)
+    ids = {n: i for i, n in enumerate(clips.names)}
+    rows = []
+    for overrides in SEARCH_GRID:
+        vae_config = replace(config.vae, **overrides)
+        scores = []
+        for k, plan in enumerate(plans):
+            path = out_dir / f"split{k}_val.npz"
+            if not path.is_file():
+                raise ValueError(f"{path} is missing: run the evaluation first (it caches the features)")
+            with np.load(path) as data:
+                train = Features(data["train_f"], data["train_logits"], data["train_y"])
+                pseudo_feats = Features(data["pseudo_f"], data["pseudo_logits"], data["pseudo_y"])
+            pseudo = [ids[n] for n in plan.pseudo_unseen]
+            for seed in config.seeds:
+                model = LatentModel("full", train, clips.names, embeddings, vae_config, seed)
+                truth = np.array([pseudo.index(c) for c in pseudo_feats.labels])
+                scores.append(_accuracy(model.logits(pseudo_feats.features, pseudo).argmax(1), truth)[1])
+        rows.append(
+            {"overrides": overrides, "val_zsl_balanced": float(np.mean(scores)), "std": float(np.std(scores))}
+        )
+        say(f"{overrides or 'defaults'}: validation ZSL (class-balanced) {100 * np.mean(scores):.1f}")
+    result = {"base": config.vae.to_dict(), "rows": rows}
+    (out_dir / "search.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result

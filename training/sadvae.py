@@ -33,13 +33,13 @@ class SADVAEConfig:
 
     dz_r: int = 32
     dz_v: int = 8
-    epochs: int = 30
-    batch_size: int = 32
+    epochs: int = 15
+    batch_size: int = 64
     lr: float = 1e-3
     beta_x: float = 0.05
     beta_y: float = 0.05
-    kl_warmup_epochs: int = 10
-    cross_start_epoch: int = 5
+    kl_warmup_epochs: int = 5
+    cross_start_epoch: int = 3
     cross_weight: float = 1.0
     tc_weight: float = 1.0
     disc_every: int = 3

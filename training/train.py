@@ -40,7 +40,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
-    feature_stride: int = 16
+    feature_stride: int = 32
     threads: int = 2
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -313,7 +313,7 @@ def train_default_bundle(
             for c in dataset.classes
         ],
         "calibration": calib.to_dict(),
-        "classifier": {"samples_per_class": 200, "steps": 150},
+        "classifier": {"samples_per_class": 200, "steps": 60},
         "backbone": {
             **config.backbone.to_dict(),
             "macs_per_window": count_macs(config.backbone, config.window),
