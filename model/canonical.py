@@ -18,8 +18,9 @@ valid frame at the ends, then (for a joint never seen) by its parent's position.
 Every step commutes with rotation, translation and uniform scaling of the input, so the
 output is invariant to them (see tests/model/test_canonical.py).
 
-Also: `resample` (change the frame rate), `sliding_windows` and `fit_length` (make model
-windows of a fixed length).
+Also: `normalise_bone_lengths` (give a canonical sequence the bone lengths of a template body,
+removing body proportions; not applied by `canonicalise`), `resample` (change the frame rate),
+`sliding_windows` and `fit_length` (make model windows of a fixed length).
 """
 
 from __future__ import annotations
