@@ -18,8 +18,12 @@ valid frame at the ends, then (for a joint never seen) by its parent's position.
 Every step commutes with rotation, translation and uniform scaling of the input, so the
 output is invariant to them (see tests/model/test_canonical.py).
 
-Also: `normalise_bone_lengths` (give a canonical sequence the bone lengths of a template body,
-removing body proportions; not applied by `canonicalise`), `resample` (change the frame rate),
+Last, `normalise_bone_lengths` gives the sequence the bone lengths of a template body, keeping
+every bone's direction: body proportions differ between the training sources (the mocap rig has
+narrow shoulders and hips, synthetic and MediaPipe bodies do not; bench/skeleton_gap.py) and say
+nothing about the action, so the model never sees them.
+
+Also: `resample` (change the frame rate),
 `sliding_windows` and `fit_length` (make model windows of a fixed length).
 """
 
@@ -118,7 +122,8 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
 
     Returns:
         Finite float32 (T, 25, 3): origin at the mean spine_base, spine along +y, the
-        subject's left -> right along +x, unit body size, missing joints filled.
+        subject's left -> right along +x, unit body size, missing joints filled, the
+        template body's bone lengths.
 
     Raises:
         CanonicalisationError: wrong shape, no frames, or no frame with a usable spine,
@@ -170,7 +175,7 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
     out = ((filled - origin).reshape(-1, 3) @ (rotation.T / size)).reshape(filled.shape)
     if not np.isfinite(out.sum()):
         raise CanonicalisationError("coordinates overflow (values too large to canonicalise)")
-    return out.astype(np.float32)
+    return normalise_bone_lengths(out)
 
 
 def _template_pose() -> np.ndarray:

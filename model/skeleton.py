@@ -1,8 +1,8 @@
 """The canonical NTU RGB+D 25-joint layout (Kinect v2), 0-based.
 
-Skeleton arrays throughout actzero are float32 shaped (T, 25, 3): metres, y up,
-x to the subject's left... as delivered by the source; NaN marks a missing or
-low-confidence joint (never a silent zero).
+Skeleton arrays throughout actzero are float32 shaped (T, 25, 3): metres, y up, in
+the source's right-handed axes (NTU camera space: a subject facing the camera has
+their left at -x); NaN marks a missing or low-confidence joint (never a silent zero).
 """
 
 from __future__ import annotations
