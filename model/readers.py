@@ -84,6 +84,8 @@ def _as_clip(array: np.ndarray, where: str) -> np.ndarray:
         raise SkeletonFileError(f"{where}: dtype {array.dtype} is not numeric")
     if array.ndim != 3 or array.shape[1:] != (sk.NUM_JOINTS, 3) or array.shape[0] == 0:
         raise SkeletonFileError(f"{where}: shape {array.shape}, expected (T, 25, 3) with T >= 1")
+    if array.shape[0] > MAX_FRAMES:  # checked before any value is read (a .npy is memory-mapped)
+        raise SkeletonFileError(f"{where}: {array.shape[0]} frames, more than the {MAX_FRAMES} limit")
     clip = np.asarray(array, dtype=np.float32)
     if np.isinf(clip).any():
         raise SkeletonFileError(f"{where}: contains infinite values (use NaN for missing joints)")
@@ -116,6 +118,9 @@ def _read_npz(path: Path) -> list[tuple[str, np.ndarray]]:
             arrays = {name: npz[name] for name in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise SkeletonFileError(f"{path}: cannot read arrays ({exc})") from exc
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):  # np.load hands back the raw bytes of a non-.npy member
+            raise SkeletonFileError(f"{path}: member {name!r} is not a .npy array")
     ctr_gcn = [
         name
         for name, array in arrays.items()
