@@ -32,6 +32,7 @@ from actzero.model import skeleton
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_JOINTS = 1024
+MAX_DEPTH = 200  # joint nesting; the parser recurses once per level
 MAX_FRAMES = 2_000_000
 MAX_MOTION_VALUES = 60_000_000  # 480 MB of float64; split longer captures into several files
 
@@ -132,7 +133,7 @@ class _HierarchyParser:
         self.expect("HIERARCHY")
         token = self.next("ROOT")
         while token == "ROOT":
-            self._joint(parent=-1)
+            self._joint(parent=-1, depth=1)
             token = self.next("ROOT or MOTION")
         if not self.joints:
             raise self.error(f"expected ROOT, found {token!r}")
@@ -140,7 +141,7 @@ class _HierarchyParser:
             raise self.error(f"expected ROOT or MOTION, found {token!r}")
         return tuple(self.joints)
 
-    def _joint(self, parent: int) -> None:
+    def _joint(self, parent: int, depth: int) -> None:
         name = self.next("a joint name")
         if name in ("{", "}"):
             raise self.error(f"missing joint name before {name!r}")
@@ -148,6 +149,8 @@ class _HierarchyParser:
             raise self.error(f"duplicate joint name {name!r}")
         if len(self.joints) >= MAX_JOINTS:
             raise self.error(f"more than {MAX_JOINTS} joints; refusing the file")
+        if depth > MAX_DEPTH:
+            raise self.error(f"joints nested more than {MAX_DEPTH} deep; refusing the file")
         self.expect("{")
         self.expect("OFFSET")
         offset = np.array([self.number("OFFSET") for _ in range(3)])
@@ -169,7 +172,7 @@ class _HierarchyParser:
             if token == "}":
                 return
             if token == "JOINT":
-                self._joint(parent=index)
+                self._joint(parent=index, depth=depth + 1)
             elif token == "End":
                 self.expect("Site")
                 self.expect("{")
