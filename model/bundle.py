@@ -73,16 +73,19 @@ class Bundle:
             The opened bundle.
 
         Raises:
-            BundleError: If the folder or a file is missing or the manifest is not a bundle.
+            BundleError: If the folder or a file is missing, the manifest is not a bundle, or a file
+                is corrupt (manifest fields, text cache, ONNX networks).
         """
         folder = Path(path) if path is not None else DEFAULT_BUNDLE
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             raise BundleError(f"no {MANIFEST} in {folder} (is this a model bundle folder?)")
         try:
-            manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as exc:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{manifest_path} is not valid JSON: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise BundleError(f"{manifest_path} must hold a JSON object")
         if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
             raise BundleError(
                 f"{manifest_path}: expected format {FORMAT!r} version {VERSION}, "
@@ -91,20 +94,33 @@ class Bundle:
         for name in (SKELETON_ONNX, TEXT_VAE_ONNX):
             if not (folder / name).is_file():
                 raise BundleError(f"bundle file {folder / name} is missing")
-        cache: dict[str, np.ndarray] = {}
-        if (folder / TEXT_CACHE).is_file():
-            with np.load(folder / TEXT_CACHE) as data:
-                cache = dict(zip(data["texts"].tolist(), data["embeddings"].astype(np.float32), strict=True))
-        actions = [Action(a["name"], tuple(a["descriptions"])) for a in manifest["actions"]]
+        try:
+            cache: dict[str, np.ndarray] = {}
+            if (folder / TEXT_CACHE).is_file():
+                with np.load(folder / TEXT_CACHE) as data:
+                    cache = dict(
+                        zip(data["texts"].tolist(), data["embeddings"].astype(np.float32), strict=True)
+                    )
+            actions = [Action(a["name"], tuple(a["descriptions"])) for a in manifest["actions"]]
+            window, fps = int(manifest["window"]), float(manifest["fps"])
+            calibration = Calibration.from_dict(manifest["calibration"])
+        except KeyError as exc:
+            raise BundleError(f"{folder}: missing field {exc} in {MANIFEST} or {TEXT_CACHE}") from exc
+        except (TypeError, ValueError, OSError) as exc:  # wrong types, a corrupt .npz
+            raise BundleError(f"{folder}: invalid bundle contents: {exc}") from exc
+        try:
+            sessions = [_session(folder / name, intra_op_threads) for name in (SKELETON_ONNX, TEXT_VAE_ONNX)]
+        except Exception as exc:  # onnxruntime's own exception types (corrupt or incompatible model)
+            raise BundleError(f"{folder}: cannot load the ONNX networks: {exc}") from exc
         return cls(
             path=folder,
             manifest=manifest,
-            window=int(manifest["window"]),
-            fps=float(manifest["fps"]),
+            window=window,
+            fps=fps,
             actions=actions,
-            calibration=Calibration.from_dict(manifest["calibration"]),
-            skeleton_session=_session(folder / SKELETON_ONNX, intra_op_threads),
-            text_vae_session=_session(folder / TEXT_VAE_ONNX, intra_op_threads),
+            calibration=calibration,
+            skeleton_session=sessions[0],
+            text_vae_session=sessions[1],
             text_cache=cache,
         )
 
