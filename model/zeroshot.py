@@ -6,16 +6,17 @@ classifier is fitted on them with full-batch Adam. A skeleton window is classifi
 mean of its z_r.
 
 Generalised zero-shot: the label set may mix shipped (seen) classes, which the backbone's
-own classifier knows, with added ones that only the latent classifier knows. Two
-calibrated combinations are implemented (`Calibration.method`):
+own classifier knows, with added ones that only the latent classifier knows. Both experts
+are temperature-calibrated (T_s fitted on held-out seen windows, T_u on held-out
+pseudo-unseen windows) and combined per `Calibration.method`:
 
-- "stacking": one softmax over [seen logits / T_s - penalty, latent logits / T_u], where the
-  latent classifier is fitted on all labels, T_s is fitted on held-out seen windows, T_u on
-  held-out pseudo-unseen windows, and the penalty maximises the harmonic mean H on a
-  validation split (calibrated stacking, Chao et al. 2016);
-- "gate": a logistic gate g(x) on the sorted top-3 probabilities of both experts decides
-  seen vs unseen; p = g * p_seen on seen labels and (1 - g) * p_latent on the others (the
-  SynSE/SA-DVAE gating, with one threshold convention throughout).
+- "gate" (the SA-DVAE/SynSE idea of a seen/unseen gate, as a soft threshold on the
+  calibrated top seen probability): g(x) = sigmoid(a * (log max p_seen(x) - log tau));
+  p = g * p_seen on seen labels and (1 - g) * p_latent on the others. tau is the quantile
+  of held-out seen windows' top seen probability that keeps a chosen fraction of them
+  on the seen side, so it is refitted for each backbone on seen data only;
+- "stacking" (calibrated stacking, Chao et al. 2016, on calibrated log-probabilities):
+  softmax over [log p_seen - penalty, log p_latent].
 
 Labels whose top probability is below `threshold`, or whose top label is the idle class,
 give `Prediction.label = None` ("no action").
@@ -24,11 +25,11 @@ give `Prediction.label = None` ("no action").
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-GATE_TOP_K = 3
+GATE_SHARPNESS = 8.0
 
 
 @dataclass(frozen=True)
@@ -44,34 +45,24 @@ class Prediction:
 class Calibration:
     """How the seen-class and latent experts are combined and when to say "no action"."""
 
-    method: str = "stacking"
+    method: str = "gate"
     seen_temperature: float = 1.0
     latent_temperature: float = 1.0
     seen_penalty: float = 0.0
-    gate_weights: tuple[float, ...] = ()
-    gate_bias: float = 0.0
+    gate_threshold: float = 0.5
+    gate_sharpness: float = GATE_SHARPNESS
     threshold: float = 0.3
     idle_label: str | None = "standing still"
 
     def to_dict(self) -> dict:
         """Plain-JSON form (stored in the bundle manifest)."""
-        return {
-            "method": self.method,
-            "seen_temperature": self.seen_temperature,
-            "latent_temperature": self.latent_temperature,
-            "seen_penalty": self.seen_penalty,
-            "gate_weights": list(self.gate_weights),
-            "gate_bias": self.gate_bias,
-            "threshold": self.threshold,
-            "idle_label": self.idle_label,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibration:
-        """Inverse of `to_dict`."""
-        data = dict(data)
-        data["gate_weights"] = tuple(data.get("gate_weights", ()))
-        return cls(**data)
+        """Inverse of `to_dict` (unknown keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -181,17 +172,11 @@ def sample_latents(
     return np.concatenate(zs).astype(np.float32), np.concatenate(ys)
 
 
-def gate_features(seen_probs: np.ndarray, latent_probs: np.ndarray) -> np.ndarray:
-    """Sorted top-3 probabilities of both experts (zero-padded), (N, 6)."""
-
-    def top(p: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(p), GATE_TOP_K), dtype=np.float32)
-        if p.shape[1]:
-            s = -np.sort(-p, axis=1)[:, :GATE_TOP_K]
-            out[:, : s.shape[1]] = s
-        return out
-
-    return np.concatenate([top(seen_probs), top(latent_probs)], axis=1)
+def seen_gate(seen_probs: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """Probability (N,) that each window belongs to a seen label, from the top seen probability."""
+    top = np.maximum(seen_probs.max(axis=1), 1e-12)
+    score = calibration.gate_sharpness * (np.log(top) - np.log(max(calibration.gate_threshold, 1e-12)))
+    return 1.0 / (1.0 + np.exp(-np.clip(score, -50, 50)))
 
 
 def combine_experts(
@@ -217,25 +202,22 @@ def combine_experts(
     latent_scaled = latent_logits / calibration.latent_temperature
     if not seen_mask.any():
         return softmax(latent_scaled).astype(np.float32)
-    seen_scaled = seen_logits / calibration.seen_temperature
+    p_seen = softmax(seen_logits / calibration.seen_temperature)
     if seen_mask.all():
-        return softmax(seen_scaled).astype(np.float32)
-    if calibration.method == "stacking":
-        logits = latent_scaled.copy()
-        logits[:, seen_columns] = seen_scaled - calibration.seen_penalty
-        return softmax(logits).astype(np.float32)
+        return p_seen.astype(np.float32)
+    p_latent = softmax(latent_scaled[:, ~seen_mask])
+    probs = np.zeros((n, k), dtype=np.float64)
     if calibration.method == "gate":
-        p_seen = softmax(seen_scaled)
-        p_latent = softmax(latent_scaled[:, ~seen_mask])
-        features = gate_features(p_seen, p_latent)
-        gate = 1.0 / (
-            1.0 + np.exp(-(features @ np.asarray(calibration.gate_weights) + calibration.gate_bias))
-        )
-        probs = np.zeros((n, k), dtype=np.float64)
+        gate = seen_gate(p_seen, calibration)
         probs[:, seen_mask] = gate[:, None] * p_seen
         probs[:, ~seen_mask] = (1.0 - gate)[:, None] * p_latent
-        return probs.astype(np.float32)
-    raise ValueError(f"unknown calibration method {calibration.method!r}")
+    elif calibration.method == "stacking":
+        probs[:, seen_mask] = np.log(np.maximum(p_seen, 1e-30)) - calibration.seen_penalty
+        probs[:, ~seen_mask] = np.log(np.maximum(p_latent, 1e-30))
+        probs = softmax(probs)
+    else:
+        raise ValueError(f"unknown calibration method {calibration.method!r}")
+    return probs.astype(np.float32)
 
 
 @dataclass

@@ -32,10 +32,7 @@ import numpy as np
 from actzero.model.zeroshot import (
     Calibration,
     combine_experts,
-    fit_linear_softmax,
     fit_zero_shot,
-    gate_features,
-    softmax,
 )
 from actzero.training.sadvae import SADVAEConfig, train_sadvae
 from actzero.training.train import (
@@ -45,6 +42,7 @@ from actzero.training.train import (
     clips_from_dataset,
     embed_class_texts,
     fit_temperature,
+    gate_threshold,
     semantic_means,
     text_latents,
     train_backbone,
@@ -263,6 +261,10 @@ def _gzsl(
     return result
 
 
+RETENTIONS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
+PENALTIES = tuple(float(p) for p in np.linspace(-2.0, 8.0, 41))
+
+
 def calibrate(
     seen_val: Features,
     pseudo: Features,
@@ -270,12 +272,16 @@ def calibrate(
     seen_classes: list[int],
     pseudo_classes: list[int],
     backbone_classes: list[int],
-) -> dict[str, Calibration]:
-    """Fit both calibration methods on a validation pseudo split (half to fit, half to score)."""
+) -> dict:
+    """Fit both GZSL calibrations on a validation pseudo split (one half to fit, the other to score).
+
+    Returns:
+        {"gate": Calibration, "stacking": Calibration, "retention": float (seen windows the
+        gate keeps on the seen side), "val_H": {method: H on the scoring half}}.
+    """
     logit_index = [backbone_classes.index(c) for c in seen_classes]
-    seen_t = fit_temperature(
-        seen_val.logits[:, logit_index], np.array([seen_classes.index(c) for c in seen_val.labels])
-    )
+    seen_truth = np.array([seen_classes.index(c) for c in seen_val.labels])
+    seen_t = fit_temperature(seen_val.logits[:, logit_index], seen_truth)
     zsl_logits = model.logits(pseudo.features, pseudo_classes)
     latent_t = fit_temperature(zsl_logits, np.array([pseudo_classes.index(c) for c in pseudo.labels]))
     base = Calibration(seen_temperature=seen_t, latent_temperature=latent_t, threshold=0.0, idle_label=None)
@@ -297,43 +303,19 @@ def calibrate(
             acc.append(float((probs.argmax(1) == truth[sel]).mean()) if sel.any() else 0.0)
         return _harmonic(*acc)
 
-    penalties = np.linspace(-2, 12, 57)
-    scores = [h_of(replace(base, seen_penalty=float(p)), True) for p in penalties]
-    stacking = replace(base, seen_penalty=float(penalties[int(np.argmax(scores))]))
-    # gate: logistic regression on the fitting half, seen = 1
-    xs, ys = [], []
-    for name, target in (("seen", 1), ("unseen", 0)):
-        s_logits, l_logits, _, fold = halves[name]
-        feats = gate_features(
-            softmax(s_logits[fold] / seen_t), softmax(l_logits[fold][:, len(seen_classes) :] / latent_t)
-        )
-        xs.append(feats)
-        ys.append(np.full(len(feats), target))
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    gate_clf = (
-        fit_linear_softmax(x, y, 2, steps=300, lr=0.05, weight_decay=0.0) if len(np.unique(y)) == 2 else None
-    )
-    if gate_clf is not None:
-        w = gate_clf.weight[:, 1] - gate_clf.weight[:, 0]
-        b = float(gate_clf.bias[1] - gate_clf.bias[0])
-        # choose the gate threshold (bias shift) for H on the fitting half
-        shifts = np.linspace(-6, 6, 49)
-        hs = [
-            h_of(replace(base, method="gate", gate_weights=tuple(map(float, w)), gate_bias=b + s), True)
-            for s in shifts
-        ]
-        gate = replace(
-            base,
-            method="gate",
-            gate_weights=tuple(map(float, w)),
-            gate_bias=b + float(shifts[int(np.argmax(hs))]),
-        )
-    else:
-        gate = replace(base, method="gate", gate_weights=(0.0,) * 6)
+    s_logits, _, _, fold = halves["seen"]
+    scores = [h_of(replace(base, method="stacking", seen_penalty=p), True) for p in PENALTIES]
+    stacking = replace(base, method="stacking", seen_penalty=PENALTIES[int(np.argmax(scores))])
+    gates = [
+        replace(base, method="gate", gate_threshold=gate_threshold(s_logits[fold], seen_t, q))
+        for q in RETENTIONS
+    ]
+    best = int(np.argmax([h_of(g, True) for g in gates]))
     return {
         "stacking": stacking,
-        "gate": gate,
-        "val_H": {"stacking": h_of(stacking, False), "gate": h_of(gate, False)},
+        "gate": gates[best],
+        "retention": RETENTIONS[best],
+        "val_H": {"stacking": h_of(stacking, False), "gate": h_of(gates[best], False)},
     }
 
 
@@ -400,6 +382,14 @@ def evaluate(
                 seen_t = fit_temperature(
                     test_feats["val"].logits, np.array([seen.index(c) for c in test_feats["val"].labels])
                 )
+                refit = {  # T_s and the gate threshold come from the test backbone's held-out seen clips
+                    "stacking": replace(calibs["stacking"], seen_temperature=seen_t),
+                    "gate": replace(
+                        calibs["gate"],
+                        seen_temperature=seen_t,
+                        gate_threshold=gate_threshold(test_feats["val"].logits, seen_t, calibs["retention"]),
+                    ),
+                }
                 run = {
                     "split": k,
                     "variant": variant,
@@ -409,8 +399,9 @@ def evaluate(
                     "val_zsl": val_zsl[0],
                     "val_H": calibs["val_H"],
                 }
+                run["retention"] = calibs["retention"]
                 for method in ("stacking", "gate"):
-                    calib = replace(calibs[method], seen_temperature=seen_t)
+                    calib = refit[method]
                     run[method] = _gzsl(
                         test_feats["test"], test_feats["unseen"], model, seen, unseen, seen, calib
                     )

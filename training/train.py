@@ -214,6 +214,14 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return best
 
 
+def gate_threshold(seen_logits: np.ndarray, seen_temperature: float, retention: float) -> float:
+    """Top seen probability above which a `retention` fraction of held-out seen windows lie."""
+    z = seen_logits / seen_temperature
+    z = z - z.max(axis=1, keepdims=True)
+    top = 1.0 / np.exp(z).sum(axis=1)
+    return float(np.quantile(top, 1.0 - retention)) if len(top) else 0.5
+
+
 def embed_class_texts(
     descriptions: Sequence[Sequence[str]],
 ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:

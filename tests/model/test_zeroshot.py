@@ -94,26 +94,31 @@ def test_samples_spread_over_descriptions() -> None:
 
 
 def test_stacking_penalty_moves_mass_from_seen_to_unseen() -> None:
-    seen_logits = np.array([[3.0, 1.0]], np.float32)
-    latent = np.array([[0.0, 0.0, 2.0]], np.float32)
+    seen_logits = np.array([[4.0, 0.0]], np.float32)  # p_seen ~ (0.98, 0.02)
+    latent = np.array([[0.0, 0.0, 2.0, 0.0]], np.float32)  # p_latent over unseen ~ (0.88, 0.12)
     columns = np.array([0, 1])
-    plain = combine_experts(seen_logits, latent, columns, Calibration(seen_penalty=0.0))
-    penalised = combine_experts(seen_logits, latent, columns, Calibration(seen_penalty=3.0))
+    plain = combine_experts(seen_logits, latent, columns, Calibration(method="stacking", seen_penalty=0.0))
+    penalised = combine_experts(
+        seen_logits, latent, columns, Calibration(method="stacking", seen_penalty=1.0)
+    )
     np.testing.assert_allclose(plain.sum(), 1.0, atol=1e-6)
     assert plain.argmax() == 0
     assert penalised.argmax() == 2
     assert penalised[0, 2] > plain[0, 2]
 
 
-def test_gate_mixture_is_a_distribution_and_follows_the_gate() -> None:
-    seen_logits = np.array([[4.0, 0.0], [0.1, 0.0]], np.float32)
+def test_gate_sends_unsure_seen_windows_to_the_new_labels() -> None:
+    seen_logits = np.array([[4.0, 0.0], [0.1, 0.0]], np.float32)  # confident, then unsure
     latent = np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 3.0, 0.0]], np.float32)
-    # gate = sigmoid(20 * (top seen probability) - 15): confident seen -> seen labels
-    calibration = Calibration(method="gate", gate_weights=(20, 0, 0, 0, 0, 0), gate_bias=-15)
+    calibration = Calibration(method="gate", gate_threshold=0.9)
     probs = combine_experts(seen_logits, latent, np.array([0, 1]), calibration)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert probs[0].argmax() == 0
     assert probs[1].argmax() == 2
+    stricter = combine_experts(
+        seen_logits, latent, np.array([0, 1]), Calibration(method="gate", gate_threshold=0.999)
+    )
+    assert stricter[0, 0] < probs[0, 0]
 
 
 def test_only_seen_labels_use_the_seen_classifier() -> None:
