@@ -39,3 +39,4 @@ from actzero.cli import actions as _actions  # noqa: E402,F401
 from actzero.cli import data as _data  # noqa: E402,F401
 from actzero.cli import pose as _pose  # noqa: E402,F401
 from actzero.cli import train as _train  # noqa: E402,F401
+from actzero.cli import worker as _worker  # noqa: E402,F401

@@ -155,9 +155,18 @@ class WorkerCore:
         bundle: a loaded model bundle (model/bundle.py `Bundle`).
         actions: the initial action set; the bundle's own actions when None.
         config: worker parameters.
+        classifier: a classifier already fitted for `actions` (skips the initial fit, e.g. when
+            several cores share one action set).
     """
 
-    def __init__(self, bundle, actions: Sequence[Action] | None = None, config: WorkerConfig | None = None):
+    def __init__(
+        self,
+        bundle,
+        actions: Sequence[Action] | None = None,
+        config: WorkerConfig | None = None,
+        *,
+        classifier=None,
+    ):
         from actzero.model import canonical, mapping
 
         self._canonical = canonical
@@ -168,7 +177,13 @@ class WorkerCore:
         self.fps = float(bundle.fps)
         self._sources: dict[str, _Source] = {}
         self._active: tuple[tuple[Action, ...], object] = ((), None)
-        self.set_actions(bundle.actions if actions is None else actions)
+        actions = tuple(bundle.actions if actions is None else actions)
+        if classifier is None:
+            self.set_actions(actions)
+        elif list(classifier.labels) != [a.name for a in actions]:
+            raise ValueError("the classifier was fitted for other actions")
+        else:
+            self._active = (actions, classifier)
         self.counters: dict[str, int] = dict.fromkeys(
             (
                 "frames_in",
@@ -217,6 +232,13 @@ class WorkerCore:
         classifier = self.bundle.fit_classifier(actions)
         self._active = (actions, classifier)
         return time.perf_counter() - t0
+
+    def warm_up(self) -> None:
+        """Run the networks once and load the text encoder, so that neither the first window
+        nor the first new action pays for initialisation."""
+        _, classifier = self._active
+        classifier.probabilities(np.zeros((1, self.window, 25, 3), dtype=np.float32))
+        self.bundle.embed_texts(["A person stands still."])
 
     # ----- frames -----------------------------------------------------------------------
     def process(self, frame: PoseFrame) -> list[ActionResult]:
