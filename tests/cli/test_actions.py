@@ -7,6 +7,7 @@ import zmq
 from typer.testing import CliRunner
 
 from actzero.cli.main import app
+from actzero.stream.control import parse_request
 
 runner = CliRunner()
 
@@ -118,8 +119,6 @@ class FakeWorkerControl:
         self.thread.start()
 
     def _serve(self) -> None:
-        from actzero.stream.control import parse_request
-
         if self.socket.poll(10_000):
             self.request = parse_request(self.socket.recv())
             self.socket.send(json.dumps(self.reply).encode())
@@ -130,7 +129,6 @@ class FakeWorkerControl:
 
 
 def test_add_and_remove_are_sent_to_a_running_worker(reg, bundle):
-    pytest.importorskip("actzero.stream.control")  # TODO: drop once stream/control.py is committed
     worker = FakeWorkerControl(
         {"ok": True, "fit_s": 0.05, "replaced": False, "actions": 3, "saved": str(reg)}
     )
@@ -159,7 +157,6 @@ def test_add_and_remove_are_sent_to_a_running_worker(reg, bundle):
 
 
 def test_worker_refusal_or_silence_is_an_error_after_saving(reg, bundle, tmp_path):
-    pytest.importorskip("actzero.stream.control")  # TODO: drop once stream/control.py is committed
     worker = FakeWorkerControl({"ok": False, "error": "fit failed"})
     result = invoke(
         "add",
