@@ -1,9 +1,10 @@
-"""The worker as a ZeroMQ service: SUB pose frames, PUB results, REP control.
+"""The worker as a ZeroMQ service: SUB pose frames, PUB results, control for REQ clients.
 
 One thread runs one poller loop over every socket. Each turn it
 
-1. answers a control request (list/status at once; add/remove fit the new classifier in
-   a helper thread and are answered when it finishes, while frames keep flowing);
+1. answers control requests (a ROUTER socket, so several REQ clients are served at once):
+   list/status at once; add/remove join a queue and are fitted one at a time in a helper
+   thread, each answered when its fit finishes, while frames and other requests flow;
 2. drains every pose subscriber without blocking and keeps only the newest frame per
    source: live input never queues up, older frames are counted as dropped (index gaps,
    which include frames ZeroMQ dropped at the receive high-water mark, are counted too);
@@ -15,10 +16,10 @@ One thread runs one poller loop over every socket. Each turn it
 A turn is bounded (at most `max_drain` messages per subscriber, one batch), so a
 control request is answered within one turn even under full load.
 
-Safety: every message is size-bounded (ZMQ_MAXMSGSIZE; a larger one disconnects the
-peer), a message that does not decode is logged with the reason, counted and skipped;
-sockets bind to loopback unless `allow_remote`, and a control socket off loopback
-requires CURVE (see stream/security.py).
+Safety: every message part is size-bounded (ZMQ_MAXMSGSIZE: ZeroMQ disconnects a peer that
+sends a larger one, for good, as a protocol violation); a message that does not decode is
+logged with the reason, counted and skipped; sockets bind to loopback unless
+`allow_remote`, and a control socket off loopback requires CURVE (see stream/security.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +87,17 @@ class ServiceConfig:
     source_idle_s: float = 10.0
 
 
-@dataclass
-class _PendingChange:
-    """An action-set change being fitted in a helper thread."""
+MAX_QUEUED_CHANGES = 16
 
-    actions: list[Action]
-    reply: dict
+
+@dataclass
+class _Change:
+    """An add/remove request; fitted in a helper thread when its turn comes."""
+
+    envelope: list[bytes]  # the requester's routing frames
+    request: dict
+    actions: list[Action] | None = None
+    reply: dict | None = None
     thread: threading.Thread | None = None
     error: str | None = None
     fit_s: float = 0.0
@@ -128,7 +135,7 @@ class WorkerService:
         self.config = config
         self.counters = ServiceCounters()
         self._started = time.monotonic()
-        self._pending: _PendingChange | None = None
+        self._changes: deque[_Change] = deque()
         self._last_index: dict[str, int] = {}
         self._last_reported: dict | None = None
         self._auth = None
@@ -169,7 +176,7 @@ class WorkerService:
         self.results.setsockopt(zmq.XPUB_VERBOSER, 1)  # see every (un)subscription: status counts them
         self.results.setsockopt(zmq.MAXMSGSIZE, 1024)  # only subscriptions come in
         self.results.bind(cfg.results)
-        self.control = self._ctx.socket(zmq.REP)
+        self.control = self._ctx.socket(zmq.ROUTER)  # answers REQ clients, several at a time
         self.control.linger = 0
         self.control.setsockopt(zmq.MAXMSGSIZE, 64 * 1024)
         if secure_control:
@@ -207,11 +214,10 @@ class WorkerService:
         poller.register(self.control, zmq.POLLIN)
         last_housekeeping = last_report = time.monotonic()
         while not stop.is_set():
-            timeout = 5 if self._pending is not None else poll_ms
-            events = dict(poller.poll(timeout))
-            self._finish_pending()
-            if events.get(self.control) and self._pending is None:
+            events = dict(poller.poll(5 if self._changes else poll_ms))
+            if events.get(self.control):
                 self._serve_control()
+            self._advance_changes()
             if events.get(self.results):
                 self._drain_subscriptions()
             frames = self._drain_frames([s for s in self._subs if events.get(s)])
@@ -229,7 +235,7 @@ class WorkerService:
             if report_every_s and now - last_report >= report_every_s:
                 self._report(now - last_report)
                 last_report = now
-        self._finish_pending(wait=True)
+        self._advance_changes(wait=True)
 
     def _drain_frames(self, subs: list[zmq.Socket]) -> list[PoseFrame]:
         newest: dict[str, PoseFrame] = {}
@@ -289,81 +295,90 @@ class WorkerService:
 
     # ----- control -----------------------------------------------------------------------
     def _serve_control(self) -> None:
-        try:
-            raw = self.control.recv(zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        self.counters.control_requests += 1
-        try:
-            request = parse_request(raw)
-            reply = self._handle(request)
-        except ControlError as exc:
-            reply = {"ok": False, "error": str(exc)}
-        except Exception as exc:  # a request must never take the worker down
-            log.exception("control request failed")
-            reply = {"ok": False, "error": f"internal error: {exc}"}
-        if reply is not None:
-            self._reply(reply)
+        """Answer the waiting control requests; add/remove join the queue of changes."""
+        for _ in range(MAX_QUEUED_CHANGES):
+            try:
+                frames = self.control.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if len(frames) < 3 or frames[-2] != b"":
+                continue  # not a REQ client's envelope: nobody to answer
+            envelope, raw = frames[:-1], frames[-1]
+            self.counters.control_requests += 1
+            try:
+                request = parse_request(raw)
+                actions = self.core.actions
+                if request["op"] == "list":
+                    listed = [{"name": a.name, "descriptions": list(a.descriptions)} for a in actions]
+                    self._reply(envelope, {"ok": True, "actions": listed})
+                elif request["op"] == "status":
+                    self._reply(envelope, {"ok": True, "status": self.status()})
+                elif len(self._changes) >= MAX_QUEUED_CHANGES:
+                    raise ControlError("too many action changes waiting; try again shortly")
+                else:
+                    self._changes.append(_Change(envelope, request))
+            except ControlError as exc:
+                self._reply(envelope, {"ok": False, "error": str(exc)})
+            except Exception as exc:  # a request must never take the worker down
+                log.exception("control request failed")
+                self._reply(envelope, {"ok": False, "error": f"internal error: {exc}"})
 
-    def _reply(self, reply: dict) -> None:
+    def _reply(self, envelope: list[bytes], reply: dict) -> None:
         if not reply.get("ok"):
             self.counters.control_errors += 1
-        self.control.send(json.dumps(reply).encode())
+        self.control.send_multipart([*envelope, json.dumps(reply).encode()])
 
-    def _handle(self, request: dict) -> dict | None:
-        op = request["op"]
-        if op == "list":
-            actions = [{"name": a.name, "descriptions": list(a.descriptions)} for a in self.core.actions]
-            return {"ok": True, "actions": actions}
-        if op == "status":
-            return {"ok": True, "status": self.status()}
-        actions = self.core.actions
+    def _advance_changes(self, wait: bool = False) -> None:
+        """Answer a finished fit and start the next queued change (one fit at a time)."""
+        while self._changes:
+            change = self._changes[0]
+            if change.thread is None:
+                try:
+                    self._start(change)
+                except ControlError as exc:
+                    self._changes.popleft()
+                    self._reply(change.envelope, {"ok": False, "error": str(exc)})
+                    continue
+            if wait:
+                change.thread.join()
+            if change.thread.is_alive():
+                return
+            self._changes.popleft()
+            if change.error is not None:
+                self._reply(change.envelope, {"ok": False, "error": change.error})
+                continue
+            reply = {**change.reply, "fit_s": change.fit_s, "actions": len(change.actions)}
+            saved = self._persist(change.actions)
+            if saved is not None:
+                reply["saved"] = saved
+            self._reply(change.envelope, reply)
+
+    def _start(self, change: _Change) -> None:
+        """Work out the new action set against the current one and start fitting it."""
+        request, actions = change.request, self.core.actions
         key = request["name"].casefold()
         match = [a for a in actions if a.name.casefold() == key]
-        if op == "add":
+        if request["op"] == "add":
             action = Action(request["name"], tuple(request["descriptions"]))
             new = [action if a.name.casefold() == key else a for a in actions] + ([] if match else [action])
-            reply = {"ok": True, "replaced": bool(match)}
+            change.reply = {"ok": True, "replaced": bool(match)}
         else:
             if not match:
                 raise ControlError(f"no action named {request['name']!r}")
             if len(actions) == 1:
                 raise ControlError("cannot remove the last action")
             new = [a for a in actions if a is not match[0]]
-            reply = {"ok": True}
-        self._start_change(new, reply)
-        return None  # answered when the fit finishes
-
-    def _start_change(self, actions: list[Action], reply: dict) -> None:
-        pending = _PendingChange(actions, reply)
+            change.reply = {"ok": True}
+        change.actions = new
 
         def fit() -> None:
             try:
-                pending.fit_s = self.core.set_actions(actions)
+                change.fit_s = self.core.set_actions(new)
             except Exception as exc:
-                pending.error = str(exc)
+                change.error = str(exc)
 
-        pending.thread = threading.Thread(target=fit, name="actzero-fit", daemon=True)
-        self._pending = pending
-        pending.thread.start()
-
-    def _finish_pending(self, wait: bool = False) -> None:
-        pending = self._pending
-        if pending is None or pending.thread is None:
-            return
-        if wait:
-            pending.thread.join()
-        if pending.thread.is_alive():
-            return
-        self._pending = None
-        if pending.error is not None:
-            self._reply({"ok": False, "error": pending.error})
-            return
-        reply = {**pending.reply, "fit_s": pending.fit_s, "actions": len(pending.actions)}
-        saved = self._persist(pending.actions)
-        if saved is not None:
-            reply["saved"] = saved
-        self._reply(reply)
+        change.thread = threading.Thread(target=fit, name="actzero-fit", daemon=True)
+        change.thread.start()
 
     def _persist(self, actions: list[Action]) -> str | None:
         """Save the action set to the registry file; returns a note for the reply."""
