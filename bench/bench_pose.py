@@ -49,6 +49,7 @@ def run(frames: list[np.ndarray], size: tuple[int, int] | None, num_poses: int) 
         "size": f"{width}x{height}",
         "median_ms": float(np.median(ms)),
         "p90_ms": float(np.percentile(ms, 90)),
+        "p95_ms": float(np.percentile(ms, 95)),
         "fps": 1000 / float(np.median(ms)),
         "mean_persons": float(counts.mean()),
         "frames_2plus": int((counts >= 2).sum()),
