@@ -66,29 +66,16 @@ def worker(
     import signal
     import threading
 
+    import zmq
+
     from actzero.model import registry as reg
     from actzero.model.bundle import Bundle, BundleError
     from actzero.stream.security import ExposureError
     from actzero.stream.worker import WorkerConfig, WorkerCore
-    from actzero.stream.worker_zmq import ServiceConfig, WorkerService
+    from actzero.stream.worker_zmq import ServiceConfig, WorkerService, check_exposure
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        opened = Bundle.load(bundle, intra_op_threads=threads)
-    except BundleError as exc:
-        _fail(str(exc))
     registry_path = None if memory_only else (registry or reg.default_registry_path())
-    actions = None
-    if registry_path is not None:
-        try:
-            actions = reg.load_actions(registry_path, bundle_manifest=Path(opened.path) / "manifest.json")
-        except reg.RegistryError as exc:
-            _fail(str(exc))
-    try:
-        core = WorkerCore(opened, actions, WorkerConfig(stride=stride, min_frames=min_frames))
-    except ValueError as exc:
-        _fail(f"cannot use the registered actions: {exc}")
-    core.warm_up()
     config = ServiceConfig(
         poses=_split(poses),
         results=results,
@@ -100,11 +87,21 @@ def worker(
         registry=registry_path,
     )
     try:
+        check_exposure(config)  # before the slow part: a refused address fails at once
+        typer.echo("loading the model bundle and fitting the actions...")
+        opened = Bundle.load(bundle, intra_op_threads=threads)
+        actions = None
+        if registry_path is not None:
+            actions = reg.load_actions(registry_path, bundle_manifest=Path(opened.path) / "manifest.json")
+        core = WorkerCore(opened, actions, WorkerConfig(stride=stride, min_frames=min_frames))
+        core.warm_up()
         service = WorkerService(core, config)
-    except ExposureError as exc:
+    except (ExposureError, BundleError, reg.RegistryError) as exc:
         _fail(str(exc))
-    except Exception as exc:  # zmq.ZMQError: bad or busy address
+    except zmq.ZMQError as exc:
         _fail(f"cannot open the sockets: {exc}")
+    except ValueError as exc:
+        _fail(f"cannot use the registered actions: {exc}")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

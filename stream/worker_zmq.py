@@ -118,6 +118,22 @@ class ServiceCounters:
     result_subscriptions: int = 0
 
 
+def check_exposure(config: ServiceConfig) -> None:
+    """Apply the exposure rules to a service configuration (before opening anything).
+
+    Raises:
+        ExposureError: a non-loopback bind without `allow_remote`, or a control socket off
+            loopback without CURVE keys.
+    """
+    check_bind(config.results, allow_remote=config.allow_remote, role="results")
+    check_bind(config.control, allow_remote=config.allow_remote, role="control")
+    if not is_loopback(config.control) and (config.curve_secret is None or config.curve_clients is None):
+        raise ExposureError(
+            "a control socket off loopback requires CURVE: give the server secret key (--curve-secret) "
+            "and the folder of authorised client keys (--curve-clients)"
+        )
+
+
 class WorkerService:
     """Runs a `WorkerCore` behind ZeroMQ sockets (see the module docstring).
 
@@ -139,14 +155,7 @@ class WorkerService:
         self._last_index: dict[str, int] = {}
         self._last_reported: dict | None = None
         self._auth = None
-        check_bind(config.results, allow_remote=config.allow_remote, role="results")
-        check_bind(config.control, allow_remote=config.allow_remote, role="control")
-        remote_control = not is_loopback(config.control)
-        if remote_control and (config.curve_secret is None or config.curve_clients is None):
-            raise ExposureError(
-                "a control socket off loopback requires CURVE: give the server secret key and "
-                "the folder of authorised client keys"
-            )
+        check_exposure(config)
         self._ctx = context or zmq.Context()
         self._own_ctx = context is None
         self._subs: list[zmq.Socket] = []
@@ -213,6 +222,7 @@ class WorkerService:
         poller.register(self.results, zmq.POLLIN)
         poller.register(self.control, zmq.POLLIN)
         last_housekeeping = last_report = time.monotonic()
+        self._last_reported = self.status()
         while not stop.is_set():
             events = dict(poller.poll(5 if self._changes else poll_ms))
             if events.get(self.control):

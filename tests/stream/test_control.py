@@ -185,3 +185,32 @@ def test_exposure_rules(core: WorkerCore, tmp_path) -> None:
 def test_send_request_times_out_without_a_worker(tmp_path) -> None:
     with pytest.raises(TimeoutError):
         send_request(f"ipc://{tmp_path}/nobody", {"op": "status"}, timeout_s=0.2)
+
+
+def test_keys_command_writes_a_keypair_and_never_overwrites(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from actzero.cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["keys", "create", str(tmp_path), "--name", "alice"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "alice.key").is_file() and (tmp_path / "alice.key_secret").stat().st_mode & 0o077 == 0
+    again = runner.invoke(app, ["keys", "create", str(tmp_path), "--name", "alice"])
+    assert again.exit_code == 1 and "already exists" in again.output and "Traceback" not in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--results", "tcp://0.0.0.0:5556"], "allow-remote"),
+        (["--control", "tcp://0.0.0.0:5557", "--allow-remote"], "CURVE"),
+    ],
+)
+def test_worker_command_refuses_unsafe_addresses_before_loading(args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from actzero.cli.main import app
+
+    result = CliRunner().invoke(app, ["worker", "--memory-only", *args])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
