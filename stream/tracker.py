@@ -91,25 +91,19 @@ def torso_summary(
         centres (P, 2) and scales (P,), in units of the image height (NaN where the torso is not
         visible), and quality (P,): the mean visibility of the four torso landmarks.
     """
-    image = np.asarray(image, dtype=np.float64)
-    vis = np.asarray(visibility, dtype=np.float64)
-    xy = image[..., :2].copy()
-    xy[..., 0] *= width / max(height, 1)
-    xy[vis < min_visibility] = np.nan
-    shoulders = _nanmean(xy[:, _MP_SHOULDERS], axis=1)
-    hips = _nanmean(xy[:, _MP_HIPS], axis=1)
-    centres = _nanmean(np.stack([shoulders, hips], axis=1), axis=1)
-    scales = np.linalg.norm(shoulders - hips, axis=-1)
-    quality = vis[:, [*_MP_SHOULDERS, *_MP_HIPS]].mean(axis=1)
-    return centres, scales, quality
-
-
-def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
-    """Mean ignoring NaN; NaN (without a warning) where every value is NaN."""
-    finite = np.isfinite(a)
-    count = finite.sum(axis=axis)
-    total = np.where(finite, a, 0.0).sum(axis=axis)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    torso = [*_MP_SHOULDERS, *_MP_HIPS]
+    vis = np.asarray(visibility, dtype=np.float64)[:, torso]  # (P, 4)
+    xy = np.asarray(image, dtype=np.float64)[:, torso, :2] * (width / max(height, 1), 1.0)
+    seen = (vis >= min_visibility) & np.isfinite(xy).all(axis=-1)
+    weights = seen.astype(np.float64)[..., None]
+    xy = np.where(seen[..., None], xy, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an unseen pair gives NaN, on purpose
+        shoulders = (xy[:, :2] * weights[:, :2]).sum(axis=1) / weights[:, :2].sum(axis=1)
+        hips = (xy[:, 2:] * weights[:, 2:]).sum(axis=1) / weights[:, 2:].sum(axis=1)
+        centres = (xy * weights).sum(axis=1) / weights.sum(axis=1)
+    centres = np.where(np.isfinite(shoulders) & np.isfinite(hips), (shoulders + hips) / 2, centres)
+    scales = np.sqrt(((shoulders - hips) ** 2).sum(axis=-1))
+    return centres, scales, vis.mean(axis=1)
 
 
 class Tracker:
