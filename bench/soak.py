@@ -194,7 +194,9 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return float(p50), float(p95)
 
 
-def run_soak(minutes: float, interval_s: float = 60.0, sources: int = 3, on_interval=None) -> list[Interval]:
+def run_soak(
+    minutes: float, interval_s: float = 60.0, sources: int = 3, on_interval=None, replay=None
+) -> list[Interval]:
     """Run the soak and return one `Interval` per `interval_s` seconds.
 
     Args:
@@ -202,8 +204,10 @@ def run_soak(minutes: float, interval_s: float = 60.0, sources: int = 3, on_inte
         interval_s: length of one reporting interval.
         sources: pose sources streamed at 30 fps each (two people each, so 2 x sources tracks).
         on_interval: called with each `Interval` as soon as it is measured.
+        replay: what to stream instead of `PoseReplay(sources)` (any object with the same
+            `next_messages(capture_ts)`; bench/bench_scale.py streams more people per source).
     """
-    replay = PoseReplay(sources)
+    replay = replay if replay is not None else PoseReplay(sources)
     ctx = zmq.Context()
     pub = ctx.socket(zmq.XPUB)
     pub.linger = 0
