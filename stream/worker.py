@@ -113,6 +113,7 @@ class _Source:
     last_index: int = -1
     last_seen: float = 0.0  # time.monotonic() of the last frame
     map_ms: float = 0.0
+    last_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def resample_window(
@@ -281,6 +282,7 @@ class WorkerCore:
             cfg.tracker.min_visibility,
         )
         update = src.tracker.update(centres, scales, frame.capture_ts, quality)
+        src.last_ids = np.concatenate([update.ids, np.full(frame.num_persons - persons, -1, dtype=np.int64)])
         for tid in update.expired:
             src.tracks.pop(tid, None)
             self.counters["tracks_expired"] += 1
@@ -411,6 +413,12 @@ class WorkerCore:
             self.counters["tracks_expired"] += len(self._sources.pop(name).tracks)
             self.counters["sources_expired"] += 1
         return idle
+
+    def track_ids(self, source: str) -> np.ndarray:
+        """(P,) track id of each person of the source's last ingested frame (-1: not tracked,
+        e.g. a duplicate pose); empty for an unknown source. For drawing and per-frame output."""
+        src = self._sources.get(source)
+        return src.last_ids.copy() if src is not None else np.zeros(0, dtype=np.int64)
 
     @property
     def num_tracks(self) -> int:

@@ -12,6 +12,7 @@ from actzero.model import canonical
 from actzero.model.bundle import Bundle
 from actzero.model.mapping import mediapipe_to_ntu
 from actzero.stream.frames import PoseFrame
+from actzero.stream.tracker import Tracker, torso_summary
 from actzero.stream.worker import WorkerConfig, WorkerCore, resample_window
 
 
@@ -59,6 +60,20 @@ def test_two_people_get_their_own_tracks_and_results(bundle: Bundle, make_core) 
     status = core.status()
     assert status["frames_in"] == 72 and status["windows_classified"] == len(results)
     assert status["timings_ms"]["model"]["p95"] >= status["timings_ms"]["model"]["p50"] > 0
+
+
+def test_track_ids_of_each_frame_are_the_trackers(make_core) -> None:
+    core = make_core()
+    tracker = Tracker(core.config.tracker)
+    seen: set[int] = set()
+    for frame in replay("cam", 60):
+        core.ingest(frame)
+        centres, scales, quality = torso_summary(frame.image, frame.visibility, frame.width, frame.height)
+        expected = tracker.update(centres, scales, frame.capture_ts, quality).ids
+        np.testing.assert_array_equal(core.track_ids("cam"), expected)
+        seen |= set(expected.tolist())
+    assert len(seen - {-1}) >= 2
+    assert core.track_ids("unknown").size == 0
 
 
 def test_first_window_after_min_frames_then_every_stride(bundle: Bundle, make_core) -> None:
