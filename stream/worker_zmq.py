@@ -5,9 +5,10 @@ One thread runs one poller loop over every socket. Each turn it
 1. answers control requests (a ROUTER socket, so several REQ clients are served at once):
    list/status at once; add/remove join a queue and are fitted one at a time in a helper
    thread, each answered when its fit finishes, while frames and other requests flow;
-2. drains every pose subscriber without blocking and keeps only the newest frame per
-   source: live input never queues up, older frames are counted as dropped (index gaps,
-   which include frames ZeroMQ dropped at the receive high-water mark, are counted too);
+2. drains every pose subscriber without blocking and decodes only the newest message of
+   each source (topic): live input never queues up, older messages are dropped unread and
+   counted as stale; index gaps (frames lost before this worker: the publisher's or
+   ZeroMQ's high-water marks) are counted as missing;
 3. feeds the kept frames to the `WorkerCore`, classifies ready tracks in one batch and
    publishes the results without blocking: when a slow subscriber's queue is full the
    result is dropped and counted (XPUB with NODROP, so the drop is visible), the worker
@@ -248,7 +249,13 @@ class WorkerService:
         self._advance_changes(wait=True)
 
     def _drain_frames(self, subs: list[zmq.Socket]) -> list[PoseFrame]:
-        newest: dict[str, PoseFrame] = {}
+        """Read everything waiting; decode only the newest message of each topic (= source).
+
+        Older messages of a topic are dropped unread (counted as stale), so an overloaded worker
+        spends nothing on frames it would discard anyway.
+        """
+        newest: dict[bytes, list[bytes]] = {}
+        stale: dict[bytes, int] = {}
         for sub in subs:
             for _ in range(self.config.max_drain):
                 try:
@@ -256,25 +263,27 @@ class WorkerService:
                 except zmq.Again:
                     break
                 self.counters.messages_in += 1
-                try:
-                    frame = decode_pose_frame(parts)
-                except Exception as exc:  # ProtocolError, or anything a hostile message provokes
-                    self._bad_message(exc)
-                    continue
-                self._count_missing(frame)
-                kept = newest.get(frame.source)
-                if kept is not None:
+                topic = parts[0]
+                if topic in newest:
                     self.counters.frames_dropped_stale += 1
-                    if frame.index < kept.index:
-                        continue
-                newest[frame.source] = frame
-        return sorted(newest.values(), key=lambda f: f.capture_ts)
+                    stale[topic] = stale.get(topic, 0) + 1
+                newest[topic] = parts
+        frames = []
+        for topic, parts in newest.items():
+            try:
+                frame = decode_pose_frame(parts)
+            except Exception as exc:  # ProtocolError, or anything a hostile message provokes
+                self._bad_message(exc)
+                continue
+            self._count_missing(frame, stale.get(topic, 0))
+            frames.append(frame)
+        return sorted(frames, key=lambda f: f.capture_ts)
 
-    def _count_missing(self, frame: PoseFrame) -> None:
-        """Count index gaps per source: frames lost before reaching this worker."""
+    def _count_missing(self, frame: PoseFrame, stale: int) -> None:
+        """Count frames lost before reaching this worker: index gaps not explained by stale drops."""
         last = self._last_index.get(frame.source)
         if last is not None and frame.index > last + 1:
-            self.counters.frames_missing += frame.index - last - 1
+            self.counters.frames_missing += max(frame.index - last - 1 - stale, 0)
         if last is None or frame.index > last:
             self._last_index[frame.source] = frame.index
 

@@ -108,8 +108,9 @@ def test_bad_messages_are_counted_and_never_crash(make_core, ctx: zmq.Context) -
             [good[0], good[1], good[2][:-4], *good[3:]],  # truncated array
             [good[0], json.dumps({**header, "source": "x" * 500}).encode(), *good[2:]],
         ]
-        for parts in bad:
+        for k, parts in enumerate(bad, start=1):  # one at a time: a stale message is never read
             pub.send_raw(parts)
+            worker.wait_status(lambda s, k=k: s["messages_in"] >= k)
         pub.send_raw(good)
         status = worker.wait_status(lambda s: s["messages_in"] >= len(bad) + 1)
         assert status["bad_messages"] == len(bad) and status["frames_in"] == 1
