@@ -160,8 +160,20 @@ def worker_steps_table(repeats: int) -> Table:
     return table
 
 
-def model_table(repeats: int, threads: tuple[int, ...]) -> Table:
-    """The bundle's classifier per window: batched vs one window at a time, split by part."""
+def model_table(
+    repeats: int,
+    threads: tuple[int, ...],
+    windows: np.ndarray | None = None,
+    batches: tuple[int, ...] = BATCHES,
+) -> Table:
+    """The bundle's classifier per window: batched vs one window at a time, split by part.
+
+    Args:
+        repeats: timed calls per row (fewer for big batches).
+        threads: onnxruntime intra-op thread counts to compare.
+        windows: canonical windows to tile into batches (default: 32 from the sample video).
+        batches: batch sizes.
+    """
     table = Table(
         "Model per window: skeleton.onnx (backbone + SA-DVAE encoder) + latent classifier + GZSL",
         (
@@ -176,11 +188,11 @@ def model_table(repeats: int, threads: tuple[int, ...]) -> Table:
             "of which ONNX ms/batch",
         ),
     )
-    windows = real_windows(32)
+    windows = real_windows(32) if windows is None else windows
     for n_threads in threads:
         bundle = Bundle.load(intra_op_threads=n_threads)
         clf = bundle.fit_classifier(bundle.actions)
-        for n in BATCHES:
+        for n in batches:
             batch = windows[np.arange(n) % len(windows)]
             reps = max(3, repeats // max(1, n // 8))
             batched = time_calls(lambda batch=batch, clf=clf: clf.probabilities(batch), reps)

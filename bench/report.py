@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,22 +26,37 @@ class Table:
     columns: Sequence[str]
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    values: list[tuple[object, ...]] = field(default_factory=list)  # the unformatted cells
 
     def add(self, *cells: object) -> None:
         """Append a row; floats are formatted by `fmt`."""
         if len(cells) != len(self.columns):
             raise ValueError(f"{self.title}: {len(cells)} cells for {len(self.columns)} columns")
         self.rows.append([fmt(c) for c in cells])
+        self.values.append(cells)
+
+    def column(self, name: str) -> list[object]:
+        """The unformatted values of one column."""
+        index = list(self.columns).index(name)
+        return [row[index] for row in self.values]
 
     def markdown(self) -> str:
         """The table as GitHub markdown (title as a bold line, notes as a list below)."""
         lines = [f"**{self.title}**", "", "| " + " | ".join(self.columns) + " |"]
-        lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|")
+        align = (
+            "---" if i == 0 or not self.values or not _numeric(self.values[0][i]) else "---:"
+            for i in range(len(self.columns))
+        )
+        lines.append("|" + "|".join(align) + "|")
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         if self.notes:
             lines.append("")
             lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating)
 
 
 def fmt(value: object) -> str:
@@ -82,12 +96,53 @@ def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 1) -> list[
 
 def _cpu_model() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        info = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (
+                line.partition(":") for line in Path("/proc/cpuinfo").read_text().splitlines()
+            )
+            if value
+        )
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+    text = f"{info.get('model name', 'unknown')} (family {info.get('cpu family')}, model {info.get('model')})"
+    if "hypervisor" in info.get("flags", "").split():
+        text += ", virtual machine"
+    return text
+
+
+def busy_processes(seconds: float = 1.0, top: int = 4) -> str:
+    """The processes (other than this one) using the most CPU over `seconds`, as 'name NN%' items."""
+
+    def sample() -> dict[int, tuple[str, float]]:
+        out = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+                name = text[text.index("(") + 1 : text.rindex(")")]
+                fields = text.rsplit(")", 1)[1].split()
+                out[int(stat.parent.name)] = (name, int(fields[11]) + int(fields[12]))
+            except (OSError, ValueError, IndexError):
+                continue
+        return out
+
+    before = sample()
+    time.sleep(seconds)
+    after = sample()
+    tick = os.sysconf("SC_CLK_TCK")
+    usage = []
+    for pid, (name, ticks) in after.items():
+        if pid != os.getpid() and pid in before:
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            try:
+                args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            except OSError:
+                args = []
+            label = " ".join(a.rsplit("/", 1)[-1] for a in args[:4]) or name
+            usage.append((100 * (ticks - before[pid][1]) / tick / seconds, label))
+    usage.sort(reverse=True)
+    busy = [f"{label} {pct:.0f}%" for pct, label in usage[:top] if pct >= 5]
+    return "; ".join(busy) or "nothing else above 5% CPU"
 
 
 def _os_name() -> str:
@@ -100,15 +155,19 @@ def _os_name() -> str:
     return platform.platform()
 
 
-def _version(module: str) -> str:
-    try:
-        imported = __import__(module)
-    except ImportError:
-        return "not installed"
-    return str(getattr(imported, "__version__", "?"))
+def _version(*distributions: str) -> str:
+    """The installed version of the first of `distributions` found (read from metadata, not imported)."""
+    from importlib import metadata
+
+    for name in distributions:
+        try:
+            return f"{metadata.version(name)} ({name})" if len(distributions) > 1 else metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
-def machine_table(load_note: str = "") -> Table:
+def machine_table(load_note: str = "", busy_seconds: float = 1.0) -> Table:
     """The machine and software the numbers were taken on, with the load at this moment."""
     table = Table("Machine", ("item", "value"))
     table.add("CPU", _cpu_model())
@@ -117,10 +176,15 @@ def machine_table(load_note: str = "") -> Table:
     table.add("RAM", f"{pages / 2**30:.1f} GiB")
     table.add("OS", _os_name())
     table.add("Python", platform.python_version())
-    for module in ("numpy", "onnxruntime", "mediapipe", "torch", "cv2", "zmq"):
-        table.add(module, _version(module))
+    for name in ("numpy", "onnxruntime", "mediapipe", "torch"):
+        table.add(name, _version(name))
+    table.add("OpenCV", _version("opencv-contrib-python", "opencv-python", "opencv-python-headless"))
+    import zmq
+
+    table.add("pyzmq / libzmq", f"{zmq.__version__} / {zmq.zmq_version()}")
     one, five, fifteen = os.getloadavg()
     table.add("load average (1/5/15 min) at start", f"{one:.2f} / {five:.2f} / {fifteen:.2f}")
+    table.add("other processes at start (CPU %, 100 = one core)", busy_processes(busy_seconds))
     if load_note:
         table.add("load situation", load_note)
     return table
@@ -135,8 +199,3 @@ def print_tables(tables: Sequence[Table]) -> None:
     """Print tables as markdown, flushed (so a long run shows progress)."""
     for table in tables:
         print(table.markdown(), flush=True)
-
-
-def quiet_median(values: Sequence[float]) -> float:
-    """Median (NaN for none)."""
-    return float(statistics.median(values)) if values else float("nan")

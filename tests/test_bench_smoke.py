@@ -1,0 +1,78 @@
+"""Smoke tests of the benchmark scripts (tiny sizes; the benchmarks themselves are never run here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import bench_stages  # noqa: E402
+import run_all  # noqa: E402
+from report import Table  # noqa: E402
+
+
+def test_table_markdown_formats_cells_and_keeps_values() -> None:
+    table = Table("t", ("name", "ms"))
+    table.add("a", 1234.5)
+    table.add("b", 0.01234)
+    text = table.markdown()
+    assert "| a | 1234 |" in text and "| b | 0.012 |" in text
+    assert table.column("ms") == [1234.5, 0.01234]
+    with pytest.raises(ValueError):
+        table.add("only one cell")
+
+
+def test_model_table_tiny_batches_on_the_shipped_bundle() -> None:
+    rng = np.random.default_rng(0)
+    windows = rng.normal(0, 0.3, (4, 64, 25, 3)).astype(np.float32)
+    table = bench_stages.model_table(1, (1,), windows=windows, batches=(1, 4))
+    assert table.column("batch N") == [1, 4]
+    ms = table.column("ms/batch p50")
+    assert all(v > 0 for v in ms)
+    assert table.column("windows/s")[1] == pytest.approx(1000 * 4 / ms[1])
+
+
+def test_accuracy_section_reads_eval_results(tmp_path: Path) -> None:
+    cell = {"mean": 41.5, "std": 2.0}
+    keys = ("zsl", "zsl_balanced", "stacking_S", "stacking_U", "stacking_H", "gate_H", "val_zsl")
+    results = {
+        "config": {"splits": 2, "seeds": [0, 1], "train": {"epochs": 3}},
+        "splits": [{"unseen": ["run", "bow"], "unseen_clips": 9, "seen_train_clips": 90}],
+        "summary": {"full": {**dict.fromkeys(keys, cell), "n": 4}},
+        "time_s": 120,
+    }
+    path = run_all.REPO / "runs" / "eval" / f"smoke-{tmp_path.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.write_text(json.dumps(results))
+        path.with_suffix(".md").write_text("| variant | ZSL top-1 |\n|---|---|\n| full | 41.5 ± 2.0 |\n")
+        text = run_all.accuracy_section(path)
+    finally:
+        path.unlink()
+        path.with_suffix(".md").unlink()
+    assert "--splits 2 --seeds 2 --epochs 3" in text
+    assert "| full | 41.5 ± 2.0 |" in text
+    assert "unseen run, bow (9 clips)" in text
+
+
+def test_run_all_quick_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "bench.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), "--quick", "--only", "accuracy", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = out.read_text()
+    assert text.startswith("# actzero benchmarks")
+    assert "| onnxruntime |" in text and "| Python |" in text
+    assert "## Accuracy" in text
+    assert "**Machine**" in done.stdout  # every table is printed too
