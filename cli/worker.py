@@ -87,7 +87,7 @@ def worker(
         registry=registry_path,
     )
     try:
-        check_exposure(config)  # before the slow part: a refused address fails at once
+        check_exposure(config, warn=False)  # before the slow part (the service warns later)
         typer.echo("loading the model bundle and fitting the actions...")
         opened = Bundle.load(bundle, intra_op_threads=threads)
         actions = None

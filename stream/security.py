@@ -35,8 +35,8 @@ def is_loopback(address: str) -> bool:
     return host in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
-def check_bind(address: str, *, allow_remote: bool, role: str) -> None:
-    """Refuse a non-loopback bind address unless `allow_remote`; warn when allowed.
+def check_bind(address: str, *, allow_remote: bool, role: str, warn: bool = True) -> None:
+    """Refuse a non-loopback bind address unless `allow_remote`; warn (if `warn`) when allowed.
 
     Raises:
         ExposureError: a remote address without `allow_remote`.
@@ -47,7 +47,8 @@ def check_bind(address: str, *, allow_remote: bool, role: str) -> None:
         raise ExposureError(
             f"{role} address {address} is not on loopback; pass --allow-remote to expose it on the network"
         )
-    log.warning("%s socket bound to %s: reachable from other machines", role, address)
+    if warn:
+        log.warning("%s socket bound to %s: reachable from other machines", role, address)
 
 
 def create_keypair(directory: Path, name: str) -> tuple[Path, Path]:

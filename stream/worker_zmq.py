@@ -119,15 +119,19 @@ class ServiceCounters:
     result_subscriptions: int = 0
 
 
-def check_exposure(config: ServiceConfig) -> None:
+def check_exposure(config: ServiceConfig, warn: bool = True) -> None:
     """Apply the exposure rules to a service configuration (before opening anything).
+
+    Args:
+        config: the configuration.
+        warn: log a warning for each allowed non-loopback address.
 
     Raises:
         ExposureError: a non-loopback bind without `allow_remote`, or a control socket off
             loopback without CURVE keys.
     """
-    check_bind(config.results, allow_remote=config.allow_remote, role="results")
-    check_bind(config.control, allow_remote=config.allow_remote, role="control")
+    check_bind(config.results, allow_remote=config.allow_remote, role="results", warn=warn)
+    check_bind(config.control, allow_remote=config.allow_remote, role="control", warn=warn)
     if not is_loopback(config.control) and (config.curve_secret is None or config.curve_clients is None):
         raise ExposureError(
             "a control socket off loopback requires CURVE: give the server secret key (--curve-secret) "
