@@ -14,7 +14,7 @@ from _worker_service import Publisher, running_service
 from actzero.model import registry
 from actzero.model.bundle import Bundle
 from actzero.stream.control import ControlError, parse_request, send_request
-from actzero.stream.security import ExposureError, create_keypair, is_loopback
+from actzero.stream.security import ExposureError, check_bind, create_keypair, is_loopback
 from actzero.stream.worker import WorkerCore
 from actzero.stream.worker_zmq import ServiceConfig, WorkerService
 
@@ -168,11 +168,14 @@ def test_curve_protects_the_control_socket(core: WorkerCore, tmp_path) -> None:
         create_keypair(tmp_path / "clients", "alice")  # never overwrites a key
 
 
-def test_exposure_rules(core: WorkerCore, tmp_path) -> None:
+def test_exposure_rules(core: WorkerCore, tmp_path, caplog) -> None:
     assert is_loopback("tcp://127.0.0.1:5557") and is_loopback("tcp://localhost:1")
     assert is_loopback("ipc:///tmp/x") and is_loopback("tcp://[::1]:5557")
     assert not is_loopback("tcp://0.0.0.0:5557") and not is_loopback("tcp://*:5557")
     assert not is_loopback("tcp://192.168.1.20:5557") and not is_loopback("udp://127.0.0.1:1")
+    with caplog.at_level("WARNING", logger="actzero.worker"):
+        check_bind("tcp://0.0.0.0:5556", allow_remote=True, role="results")
+    assert "reachable from other machines" in caplog.text
     with pytest.raises(ExposureError, match="allow-remote"):
         WorkerService(core, ServiceConfig(poses=(), results="tcp://0.0.0.0:0", control="tcp://127.0.0.1:*"))
     with pytest.raises(ExposureError, match="CURVE"):
