@@ -105,6 +105,8 @@ class _HierarchyParser:
         self._num_channels = 0
 
     def error(self, message: str, line: int | None = None) -> BVHError:
+        if len(message) > 200:  # a quoted token can be as long as the file
+            message = message[:200] + "..."
         return BVHError(f"{self._where}:{line or self._line}: {message}")
 
     def next(self, expected: str = "more hierarchy") -> str:
@@ -425,4 +427,7 @@ def read_bvh_ntu(path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
         BVHError: malformed file or a different rig.
     """
     motion = read_bvh(path)
-    return bvh_to_ntu(motion), motion.fps
+    try:
+        return bvh_to_ntu(motion), motion.fps
+    except BVHError as exc:
+        raise BVHError(f"{path}: {exc}") from None
