@@ -19,6 +19,7 @@ add is followed by a (timed) remove.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -41,12 +42,18 @@ DONE = re.compile(r"done: (\d+) frames published, (\d+) captured, (\d+) dropped"
 class WorkerRig:
     """A worker process on free loopback ports plus a result subscriber (use as a context manager)."""
 
-    def __init__(self, pose_address: str) -> None:
+    def __init__(self, pose_address: str, env: dict[str, str] | None = None) -> None:
         self.pose_address = pose_address
         self.results = f"tcp://127.0.0.1:{soak.free_port()}"
         self.control = f"tcp://127.0.0.1:{soak.free_port()}"
         self.config_dir = Path(tempfile.mkdtemp(prefix="actzero-bench-"))
-        self.worker = soak.start_worker(pose_address, self.results, self.control, self.config_dir)
+        saved = dict(os.environ)
+        os.environ.update(env or {})  # soak.start_worker passes this process's environment on
+        try:
+            self.worker = soak.start_worker(pose_address, self.results, self.control, self.config_dir)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         self.ctx = zmq.Context()
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.linger = 0
@@ -147,11 +154,20 @@ def _new_action(i: int) -> dict:
     }
 
 
-def add_action_table(repeats: int, sizes: tuple[int, ...] = (25, 50)) -> Table:
-    """Control round trip of add and remove at the given action-set sizes (idle worker)."""
+def add_action_table(
+    repeats: int, sizes: tuple[int, ...] = (25, 50), blas: tuple[str, ...] = ("", "1")
+) -> Table:
+    """Control round trip of add and remove at the given action-set sizes (idle worker).
+
+    Args:
+        repeats: timed add + remove pairs per size.
+        sizes: action-set sizes after the add.
+        blas: OPENBLAS_NUM_THREADS values for the worker process ("" = not set: OpenBLAS's default).
+    """
     table = Table(
         "Add an action to a running worker (control request -> reply, idle worker)",
         (
+            "worker OPENBLAS_NUM_THREADS",
             "actions after add",
             "repeats",
             "add ms p50",
@@ -161,40 +177,46 @@ def add_action_table(repeats: int, sizes: tuple[int, ...] = (25, 50)) -> Table:
             "remove ms p95",
         ),
     )
-    with WorkerRig(f"tcp://127.0.0.1:{soak.free_port()}") as rig:
-        count = len(send_request(rig.control, {"op": "list"}, timeout_s=5.0)["actions"])
-        filler = 0
-        for size in sizes:
-            while count < size - 1:
-                reply = send_request(rig.control, _new_action(1000 + filler), timeout_s=30.0)
-                assert reply["ok"], reply
-                filler, count = filler + 1, reply["actions"]
-            adds, removes, fits = [], [], []
-            for r in range(repeats):
-                request = _new_action(r)
-                began = time.perf_counter()
-                reply = send_request(rig.control, request, timeout_s=30.0)
-                adds.append((time.perf_counter() - began) * 1e3)
-                assert reply["ok"] and reply["actions"] == size, reply
-                fits.append(reply["fit_s"])
-                began = time.perf_counter()
-                reply = send_request(rig.control, {"op": "remove", "name": request["name"]}, timeout_s=30.0)
-                removes.append((time.perf_counter() - began) * 1e3)
-                assert reply["ok"], reply
-            a50, a95 = percentiles(adds)
-            r50, r95 = percentiles(removes)
-            table.add(size, repeats, a50, a95, percentiles(fits)[0], r50, r95)
-    table.notes.append(
+    for threads in blas:
+        env = {"OPENBLAS_NUM_THREADS": threads} if threads else {}
+        with WorkerRig(f"tcp://127.0.0.1:{soak.free_port()}", env) as rig:
+            count = len(send_request(rig.control, {"op": "list"}, timeout_s=5.0)["actions"])
+            filler = 0
+            for size in sizes:
+                while count < size - 1:
+                    reply = send_request(rig.control, _new_action(1000 + filler), timeout_s=60.0)
+                    assert reply["ok"], reply
+                    filler, count = filler + 1, reply["actions"]
+                adds, removes, fits = [], [], []
+                for r in range(repeats):
+                    request = _new_action(r)
+                    began = time.perf_counter()
+                    reply = send_request(rig.control, request, timeout_s=60.0)
+                    adds.append((time.perf_counter() - began) * 1e3)
+                    assert reply["ok"] and reply["actions"] == size, reply
+                    fits.append(reply["fit_s"])
+                    began = time.perf_counter()
+                    remove = {"op": "remove", "name": request["name"]}
+                    reply = send_request(rig.control, remove, timeout_s=60.0)
+                    removes.append((time.perf_counter() - began) * 1e3)
+                    assert reply["ok"], reply
+                a50, a95 = percentiles(adds)
+                r50, r95 = percentiles(removes)
+                label = threads or f"not set ({os.cpu_count()} cores)"
+                table.add(label, size, repeats, a50, a95, percentiles(fits)[0], r50, r95)
+    table.notes += [
         "each add carries a description never seen before (the runtime text encoder embeds it); the "
-        "worker fits the whole label set's classifier (bundle.fit_classifier) and swaps it in; "
-        "the worker was started with --memory-only (no registry file written)"
-    )
+        "worker fits the whole label set's classifier (bundle.fit_classifier: numpy matrix products, "
+        "OpenBLAS) in a helper thread and swaps it in; workers started with --memory-only",
+        "OPENBLAS_NUM_THREADS=1 rows: the same worker with OpenBLAS limited to one thread; on a busy "
+        "machine OpenBLAS's extra threads wait for cores and slow the small products down",
+    ]
     return table
 
 
 def run(quick: bool = False) -> list[Table]:
     """The end-to-end and add-action tables."""
-    return [e2e_table(1 if quick else 3), add_action_table(2 if quick else 10)]
+    return [e2e_table(1 if quick else 3), add_action_table(2 if quick else 10, (25,) if quick else (25, 50))]
 
 
 def main() -> None:

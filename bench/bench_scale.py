@@ -140,13 +140,14 @@ def in_process_table(rows: list[dict], seconds: float) -> Table:
         )  # fmt: skip
     t = np.array([r["tracks"] for r in rows], dtype=float)
     cpu = np.array([r["cpu_ms_per_s"] for r in rows])
-    slope, intercept = np.polyfit(t, cpu, 1)
-    table.notes.append(
-        f"least-squares line over the rows: CPU ms per video second = {intercept:.0f} + "
-        f"{slope:.1f} x tracks, "
-        f"so one core would saturate near {(1000 - intercept) / slope:.0f} tracks (an extrapolation "
-        "where the rows stop short of 1000 ms)"
-    )
+    slope, intercept = np.polyfit(t, cpu, 1) if len(rows) >= 3 else (0.0, 0.0)
+    if slope > 0:
+        table.notes.append(
+            f"least-squares line over the rows: CPU ms per video second = {intercept:.0f} + "
+            f"{slope:.1f} x tracks, "
+            f"so one core would saturate near {(1000 - intercept) / slope:.0f} tracks (an extrapolation "
+            "where the rows stop short of 1000 ms)"
+        )
     table.notes.append(
         f"{seconds:g} s of video per row, processed as fast as possible (WorkerCore.ingest + classify_ready "
         "per frame, stride 8); 'x real time' > 1 means one core keeps up with that many people; CPU time "
