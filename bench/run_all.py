@@ -191,10 +191,23 @@ def run(sections: tuple[str, ...], quick: bool, img_dir: Path) -> tuple[list[str
     return parts, tables
 
 
+SUMMARY_START, SUMMARY_END = "<!-- summary: kept by run_all.py -->", "<!-- /summary -->"
+
+
+def kept_summary(path: Path) -> str:
+    """The hand-written summary block of an existing report (between the markers), or ''."""
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    start, end = text.find(SUMMARY_START), text.find(SUMMARY_END)
+    return text[start : end + len(SUMMARY_END)] + "\n" if 0 <= start < end else ""
+
+
 def write_report(
     path: Path, parts: list[str], machine: Table, command: str, started: str, minutes: float
 ) -> None:
-    """BENCHMARKS.md: how it was made, the machine, then the sections."""
+    """BENCHMARKS.md: how it was made, a kept hand-written summary, the machine, then the sections."""
+    summary = kept_summary(path)
     head = [
         "# actzero benchmarks",
         "",
@@ -203,6 +216,7 @@ def write_report(
         "read from the evaluation run named there. Medians (p50) and tail percentiles are over the "
         "repeats stated under each table.",
         "",
+        *([summary] if summary else []),
         machine.markdown(),
     ]
     path.write_text("\n".join(head + parts))

@@ -76,3 +76,17 @@ def test_run_all_quick_writes_the_report(tmp_path: Path) -> None:
     assert "| onnxruntime |" in text and "| Python |" in text
     assert "## Accuracy" in text
     assert "**Machine**" in done.stdout  # every table is printed too
+
+
+def test_write_report_keeps_the_hand_written_summary(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    summary = f"{run_all.SUMMARY_START}\nThe knee is at 40 tracks.\n{run_all.SUMMARY_END}"
+    out.write_text(f"# old\n\n{summary}\n\nold tables\n")
+    machine = Table("Machine", ("item", "value"))
+    machine.add("CPU", "test")
+    run_all.write_report(
+        out, ["## New section\n"], machine, "python bench/run_all.py", "2026-01-01 00:00", 1.0
+    )
+    text = out.read_text()
+    assert "The knee is at 40 tracks." in text and "old tables" not in text
+    assert text.index("The knee") < text.index("**Machine**") < text.index("## New section")
