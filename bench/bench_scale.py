@@ -34,12 +34,12 @@ from report import REPO, Table, percentiles, print_tables  # noqa: E402
 from actzero.stream.frames import PoseFrame  # noqa: E402
 from actzero.stream.protocol import encode_pose_frame  # noqa: E402
 
-TRACKS = (1, 2, 4, 8, 16, 32, 64)  # real worker process
+TRACKS = (1, 2, 4, 8, 16, 32, 64, 128)  # real worker process
 IN_PROCESS_TRACKS = (1, 2, 4, 8, 16, 32, 64, 128)
 STREAMS = (1, 2, 4)
 STREAM_TRACKS = 8
 PER_STREAM_MAX = 16  # WorkerConfig.max_persons
-FIRST_STEADY = 9  # recorded frames before this one show one person or jumpy detections
+FIRST_STEADY = 11  # recorded frames before this one show one person or jumpy detections
 
 
 class GridReplay:
@@ -254,38 +254,45 @@ def process_table(rows: list[dict], title: str, seconds: float) -> Table:
 def plot(
     in_rows: list[dict], track_rows: list[dict], stream_rows: list[dict], path: Path, cores: int
 ) -> None:
-    """Three panels: in-process cost, real-worker latency/CPU vs tracks, latency vs streams."""
+    """Four panels: in-process cost, real-worker throughput, latency and CPU vs tracks, streams."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (cost, lat, streams) = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, ((cost, rate), (lat, streams)) = plt.subplots(2, 2, figsize=(12, 8.5))
     t = [r["tracks"] for r in in_rows]
     cost.plot(t, [r["wall_ms_per_s"] for r in in_rows], "o-", label="wall ms per video second")
     cost.plot(t, [r["cpu_ms_per_s"] for r in in_rows], "s--", label="CPU ms per video second")
-    cost.axhline(1000, color="red", lw=1, label="real time (1000 ms/s)")
+    cost.axhline(1000, color="red", lw=1, label="real time (1000 ms per s)")
     cost.set_xscale("log", base=2)
     cost.set_yscale("log")
     cost.set_xlabel("simultaneous tracks (one stream)")
-    cost.set_title("WorkerCore in-process cost")
+    cost.set_title("(a) WorkerCore in-process: cost per second of video")
     cost.legend(fontsize=8)
 
     t = [r["tracks"] for r in track_rows]
+    rate.plot(t, [r["results_per_s"] for r in track_rows], "o-", label="results/s received")
+    rate.plot(t, [x * soak.FPS / 8 for x in t], "k:", label="expected: tracks x 30 / 8")
+    rate.set_xscale("log", base=2)
+    rate.set_yscale("log")
+    rate.set_xlabel("simultaneous tracks")
+    rate.set_title("(b) real worker process at 30 fps: throughput")
+    rate.legend(fontsize=8)
+
     lat.plot(t, [r["e2e_p50"] for r in track_rows], "o-", label="e2e p50 ms")
     lat.plot(t, [r["e2e_p95"] for r in track_rows], "s-", label="e2e p95 ms")
     lat.set_xscale("log", base=2)
-    lat.set_yscale("log")
+    lat.set_ylim(bottom=0)
     lat.set_xlabel("simultaneous tracks")
     lat.set_ylabel("latency (ms)")
     cpu = lat.twinx()
     cpu.plot(t, [r["cpu_percent"] for r in track_rows], "^:", color="gray", label="worker CPU %")
-    cpu.axhline(100, color="gray", lw=0.8)
-    cpu.set_ylabel(f"worker CPU % (100 = one core; machine has {cores})")
-    lines = lat.get_legend_handles_labels()
-    more = cpu.get_legend_handles_labels()
+    cpu.set_ylim(0, 100 * cores)
+    cpu.set_ylabel(f"worker CPU % (100 = one core; {cores} cores)")
+    lines, more = lat.get_legend_handles_labels(), cpu.get_legend_handles_labels()
     lat.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="upper left")
-    lat.set_title("real worker process at 30 fps")
+    lat.set_title("(c) real worker process: latency and CPU")
 
     s = [r["streams"] for r in stream_rows]
     streams.plot(s, [r["e2e_p50"] for r in stream_rows], "o-", label="e2e p50 ms")
@@ -295,10 +302,10 @@ def plot(
     streams.set_ylabel("latency (ms)")
     streams.set_ylim(bottom=0)
     streams.legend(fontsize=8)
-    streams.set_title("streams at a fixed number of tracks")
+    streams.set_title("(d) streams at a fixed number of tracks")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
