@@ -15,6 +15,9 @@ Real-time factor = processing seconds / video seconds (below 1 = faster than rea
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,31 +43,46 @@ def _video_seconds(path: Path) -> tuple[float, int]:
     return frames / fps, frames
 
 
-def cli_available() -> bool:
-    """Whether `actzero annotate` exists and has a --video-out option."""
-    done = subprocess.run([*CLI, "annotate", "--help"], capture_output=True, text=True, timeout=120)
-    return done.returncode == 0 and "--video-out" in done.stdout
+def cli_help() -> str | None:
+    """`actzero annotate --help` text, or None when the command or its --video-out option is missing."""
+    done = subprocess.run(
+        [*CLI, "annotate", "--help"], capture_output=True, text=True, timeout=120, env=_WIDE
+    )
+    return done.stdout if done.returncode == 0 and "--video-out" in done.stdout else None
 
 
-def cli_rows(repeats: int) -> list[tuple[str, list[float]]]:
-    """Wall seconds of `actzero annotate` on the sample video, without and with --video-out."""
+_WIDE = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+def cli_rows(repeats: int, help_text: str) -> list[tuple[str, list[float]]]:
+    """Wall seconds of `actzero annotate` on a copy of the sample video, without and with --video-out.
+
+    The copy sits in a temporary folder, so outputs written beside the video land there.
+    """
+    takes_value = re.search(r"--video-out\s+(PATH|FILE|TEXT)", help_text) is not None
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for label, extra in (("actzero annotate", []), ("actzero annotate --video-out", ["--video-out"])):
+        for label, with_video in (("actzero annotate", False), ("actzero annotate --video-out", True)):
             times = []
             for r in range(repeats):
-                out = Path(folder) / f"run{r}"
-                out.mkdir()
-                command = [*CLI, "annotate", str(SAMPLE_VIDEO), "--out", str(out / "sample.actzero.json")]
-                if extra:
-                    command += ["--video-out", str(out / "sample.actzero.mp4")]
+                run_dir = Path(folder) / f"{int(with_video)}-{r}"
+                run_dir.mkdir()
+                video = run_dir / SAMPLE_VIDEO.name
+                shutil.copyfile(SAMPLE_VIDEO, video)
+                command = [*CLI, "annotate", str(video)]
+                if with_video:
+                    command += ["--video-out"] + ([str(run_dir / "out.mp4")] if takes_value else [])
                 began = time.perf_counter()
-                done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=900, cwd=run_dir, env=_WIDE
+                )
                 times.append(time.perf_counter() - began)
                 if done.returncode != 0:
                     raise RuntimeError(
                         f"{' '.join(command[3:])} failed: {(done.stdout + done.stderr)[-1500:]}"
                     )
+                if with_video and not any(p.suffix == ".mp4" and p != video for p in run_dir.rglob("*")):
+                    raise RuntimeError(f"{' '.join(command[3:])} wrote no video into {run_dir}")
             rows.append((label, times))
     return rows
 
@@ -136,8 +154,9 @@ def run(quick: bool = False) -> list[Table]:
         f"{repeats} run(s); real-time factor = processing s / video s",
         f"in-process rows exclude loading the bundle and warming up ({setup_s:.2f} s, once per process)",
     ]
-    if not quick and cli_available():
-        rows = cli_rows(repeats) + rows
+    help_text = None if quick else cli_help()
+    if help_text is not None:
+        rows = cli_rows(repeats, help_text) + rows
         notes.append("`actzero annotate` rows are whole commands in a fresh process (start-up included)")
     elif not quick:
         notes.append("`actzero annotate` is not available in this checkout: in-process rows only")

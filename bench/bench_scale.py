@@ -180,7 +180,7 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def process_row(sources: int, persons: int, seconds: float) -> dict:
+def process_row(sources: int, persons: int, seconds: float, threads: int = 1) -> dict:
     """Run a real worker process for 2 x `seconds` at 30 fps; measure the second half."""
     marks: list[tuple[float, dict[int, float]]] = []
     peaks: list[float] = []
@@ -191,12 +191,17 @@ def process_row(sources: int, persons: int, seconds: float) -> dict:
         peaks.extend(_peak_rss_mb(pid) for pid in cpu)
 
     intervals = soak.run_soak(
-        2 * seconds / 60, interval_s=seconds, on_interval=on_interval, replay=GridReplay(sources, persons)
+        2 * seconds / 60,
+        interval_s=seconds,
+        on_interval=on_interval,
+        replay=GridReplay(sources, persons),
+        worker_args=("--threads", str(threads)),
     )
     last = intervals[-1]
     (t0, cpu0), (t1, cpu1) = marks[-2], marks[-1]
     worker_cpu = sum(cpu1[p] - cpu0.get(p, cpu1[p]) for p in cpu1) / (t1 - t0)
     return {
+        "threads": threads,
         "streams": sources,
         "persons": persons,
         "tracks": sources * persons,
@@ -224,6 +229,7 @@ def process_table(rows: list[dict], title: str, seconds: float) -> Table:
         title,
         (
             "tracks",
+            "ort threads",
             "streams x people",
             "tracks seen",
             "results/s",
@@ -237,8 +243,9 @@ def process_table(rows: list[dict], title: str, seconds: float) -> Table:
     )
     for r in rows:
         table.add(
-            r["tracks"], f"{r['streams']} x {r['persons']}", r["tracks_seen"], r["results_per_s"],
-            r["e2e_p50"], r["e2e_p95"], r["dropped"], r["cpu_percent"], r["rss_mb"], r["peak_rss_mb"],
+            r["tracks"], r["threads"], f"{r['streams']} x {r['persons']}", r["tracks_seen"],
+            r["results_per_s"], r["e2e_p50"], r["e2e_p95"], r["dropped"], r["cpu_percent"], r["rss_mb"],
+            r["peak_rss_mb"],
         )  # fmt: skip
     table.notes += [
         f"each row: a fresh `actzero worker --memory-only` fed 30 fps per stream for {2 * seconds:g} s, "
@@ -315,11 +322,16 @@ def run(quick: bool = False, plot_path: Path | None = None) -> list[Table]:
     tracks = (1, 4) if quick else TRACKS
     in_rows = in_process_rows(tracks if quick else IN_PROCESS_TRACKS, 2.0 if quick else 8.0)
     track_rows = [process_row(*_layout(t), seconds) for t in tracks]
+    more_threads = [] if quick else [process_row(*_layout(t), seconds, threads=2) for t in tracks[-2:]]
     streams = (1, 2) if quick else STREAMS
     stream_rows = [process_row(s, STREAM_TRACKS // s, seconds) for s in streams]
     tables = [
         in_process_table(in_rows, 2.0 if quick else 8.0),
-        process_table(track_rows, "Real worker process vs simultaneous tracks (30 fps per stream)", seconds),
+        process_table(
+            track_rows + more_threads,
+            "Real worker process vs simultaneous tracks (30 fps per stream)",
+            seconds,
+        ),
         process_table(
             stream_rows, f"Real worker process vs streams ({STREAM_TRACKS} tracks in all)", seconds
         ),

@@ -28,7 +28,7 @@ from report import Table, percentiles, print_tables, time_calls  # noqa: E402
 from actzero.model.bundle import Bundle  # noqa: E402
 from actzero.stream.capture import SAMPLE_VIDEO, VideoFileSource  # noqa: E402
 from actzero.stream.frames import PoseFrame  # noqa: E402
-from actzero.stream.protocol import decode_pose_frame  # noqa: E402
+from actzero.stream.protocol import decode_pose_frame, encode_pose_frame  # noqa: E402
 
 BATCHES = (1, 8, 32, 128)
 
@@ -139,6 +139,14 @@ def worker_steps_table(repeats: int) -> Table:
         ingest.append((time.perf_counter() - began) * 1e3)
     p50, p95 = percentiles(ingest)
     table.add("WorkerCore.ingest (map + track + buffer)", "frame, 2 persons", p50, p95, 30 * p50)
+
+    wire = []
+    for f in frames2 * max(1, repeats // len(frames2)):
+        began = time.perf_counter()
+        decode_pose_frame(encode_pose_frame(f))
+        wire.append((time.perf_counter() - began) * 1e3)
+    p50, p95 = percentiles(wire)
+    table.add("encode_pose_frame + decode_pose_frame (wire format)", "frame, 2 persons", p50, p95, 30 * p50)
 
     joints = np.stack([mediapipe_to_ntu(f.world, f.visibility)[0] for f in frames2 if f.num_persons])
     joints = np.concatenate([joints, joints[::-1]])[:64]

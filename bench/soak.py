@@ -108,19 +108,23 @@ class PoseReplay:
     """The recorded poses as `sources` streams (two people each), ping-ponging so motion stays continuous.
 
     Each source starts at a different point of the recording; frame indices start at `start_index`.
+    With `pose_by_time` the pose shown follows the capture time at 30 fps instead of the frame
+    index, so people move at their real speed however fast frames are sent (a flood).
     """
 
-    def __init__(self, sources: int, start_index: int = 0) -> None:
+    def __init__(self, sources: int, start_index: int = 0, pose_by_time: bool = False) -> None:
         self.poses = record_poses()
         self.cycle = list(range(len(self.poses))) + list(range(len(self.poses) - 2, 0, -1))
         self.sources = sources
         self.index = start_index
+        self.pose_by_time = pose_by_time
 
     def next_messages(self, capture_ts: float) -> list[list[bytes]]:
         """The next frame of every source, encoded, all with the capture time `capture_ts`."""
         messages = []
+        step = int(capture_ts * FPS) if self.pose_by_time else self.index
         for s in range(self.sources):
-            image, world, visibility = self.poses[self.cycle[(self.index + 7 * s) % len(self.cycle)]]
+            image, world, visibility = self.poses[self.cycle[(step + 7 * s) % len(self.cycle)]]
             frame = PoseFrame(f"cam{s}", self.index, capture_ts, WIDTH, HEIGHT, image, world, visibility)
             messages.append(encode_pose_frame(frame))
         self.index += 1
@@ -195,7 +199,12 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def run_soak(
-    minutes: float, interval_s: float = 60.0, sources: int = 3, on_interval=None, replay=None
+    minutes: float,
+    interval_s: float = 60.0,
+    sources: int = 3,
+    on_interval=None,
+    replay=None,
+    worker_args: tuple[str, ...] = (),
 ) -> list[Interval]:
     """Run the soak and return one `Interval` per `interval_s` seconds.
 
@@ -206,6 +215,7 @@ def run_soak(
         on_interval: called with each `Interval` as soon as it is measured.
         replay: what to stream instead of `PoseReplay(sources)` (any object with the same
             `next_messages(capture_ts)`; bench/bench_scale.py streams more people per source).
+        worker_args: extra `actzero worker` options (e.g. ("--threads", "2")).
     """
     replay = replay if replay is not None else PoseReplay(sources)
     ctx = zmq.Context()
@@ -216,7 +226,9 @@ def run_soak(
     results_address = f"tcp://127.0.0.1:{free_port()}"
     control_address = f"tcp://127.0.0.1:{free_port()}"
     config_dir = Path(tempfile.mkdtemp(prefix="actzero-soak-"))
-    worker = start_worker(f"tcp://127.0.0.1:{pose_port}", results_address, control_address, config_dir)
+    worker = start_worker(
+        f"tcp://127.0.0.1:{pose_port}", results_address, control_address, config_dir, worker_args
+    )
     sub = ctx.socket(zmq.SUB)
     sub.linger = 0
     sub.setsockopt(zmq.SUBSCRIBE, b"result/")
