@@ -47,7 +47,7 @@ def publish_forever(port: int, sources: int, fps: float, start_index: int = 0) -
     pub.linger = 0
     pub.sndhwm = 1000
     pub.bind(f"tcp://127.0.0.1:{port}")
-    replay = soak.PoseReplay(sources, start_index)
+    replay = soak.PoseReplay(sources, start_index, pose_by_time=fps <= 0)
     next_frame = time.monotonic()
     while True:
         while pub.poll(0):  # subscription notices
