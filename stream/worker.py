@@ -195,6 +195,7 @@ class WorkerCore:
                 "tracks_started",
                 "tracks_expired",
                 "sources_expired",
+                "sources_restarted",
             ),
             0,
         )
@@ -252,7 +253,9 @@ class WorkerCore:
 
         Returns:
             False when the frame was rejected (not newer than the source's last frame,
-            or too many sources), True otherwise.
+            or too many sources), True otherwise. A frame whose index is not above the
+            source's last one but whose capture time is later restarts the source (a
+            restarted publisher counts from 0 again).
         """
         cfg = self.config
         src = self._sources.get(frame.source)
@@ -261,7 +264,12 @@ class WorkerCore:
                 self.counters["frames_rejected"] += 1
                 return False
             src = self._sources[frame.source] = _Source(Tracker(cfg.tracker))
-        if frame.capture_ts <= src.last_ts or frame.index <= src.last_index:
+        if frame.index <= src.last_index and frame.capture_ts > src.last_ts:
+            # Indices went back while time went on: the publisher restarted. Follow the new
+            # stream at once with a fresh tracker and buffers (old windows would mix streams).
+            src = self._sources[frame.source] = _Source(Tracker(cfg.tracker))
+            self.counters["sources_restarted"] += 1
+        elif frame.capture_ts <= src.last_ts or frame.index <= src.last_index:
             self.counters["frames_rejected"] += 1
             return False
         src.last_ts, src.last_index, src.last_seen = frame.capture_ts, frame.index, time.monotonic()

@@ -267,11 +267,6 @@ def test_pose_cli_reports_a_corrupt_video_without_a_traceback(bad_videos):
 # ----- a restarted publisher (in-process, exact) ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: WorkerCore.ingest rejects a restarted publisher's frames (indices from 0 again) until "
-    "the source expires as idle (ServiceConfig.source_idle_s, 10 s), see docs/reliability.md",
-)
 def test_a_restarted_publisher_is_followed_at_once(core):
     assert list(core.run(replay("restart", 60, start_ts=1000.0), flush=False))
     rejected = core.status()["frames_rejected"]
