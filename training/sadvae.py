@@ -35,7 +35,7 @@ class SADVAEConfig:
     dz_v: int = 8
     epochs: int = 15
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 3e-3
     beta_x: float = 0.05
     beta_y: float = 0.05
     kl_warmup_epochs: int = 5
@@ -200,6 +200,22 @@ def train_sadvae(
     Returns:
         The trained model in eval mode.
     """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: one thread is much faster than two on a busy machine
+    try:
+        return _train_sadvae(skeleton_features, labels, class_texts, config, seed, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_sadvae(
+    skeleton_features: np.ndarray,
+    labels: np.ndarray,
+    class_texts: list[np.ndarray],
+    config: SADVAEConfig,
+    seed: int,
+    log: list[dict] | None,
+) -> SADVAE:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     f_x = torch.from_numpy(np.ascontiguousarray(skeleton_features, dtype=np.float32))
