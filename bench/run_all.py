@@ -101,11 +101,12 @@ def model_plot(stage_tables: list[Table], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for threads in sorted(set(model.column("ort threads"))):
-        rows = [r for r in model.values if r[0] == threads]
-        ax.plot(
-            [r[1] for r in rows], [r[4] for r in rows], "o-", label=f"bundle, classifier incl., {threads} thr"
-        )
+    for label in dict.fromkeys(model.column("label set")):
+        for threads in sorted(set(model.column("ort threads"))):
+            rows = [r for r in model.values if r[0] == label and r[1] == threads]
+            if rows:
+                name = f"bundle ({label}), classifier incl., {threads} thr"
+                ax.plot([r[2] for r in rows], [r[5] for r in rows], "o-", label=name)
     for threads in sorted(set(versus.column("threads"))):
         rows = [r for r in versus.values if r[1] == threads and r[0] == 64]
         n = [r[2] for r in rows]
