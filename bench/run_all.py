@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -126,71 +127,68 @@ def model_plot(stage_tables: list[Table], path: Path) -> bool:
     return True
 
 
-def run(sections: tuple[str, ...], quick: bool, img_dir: Path) -> tuple[list[str], list[Table]]:
-    """Run the sections; returns their markdown parts and all tables (printed as they come)."""
-    parts, tables = [], []
-    if "accuracy" in sections:
-        text = accuracy_section()
-        print(text, flush=True)
-        parts.append(text)
-    if "stages" in sections:
+SCALE_INTRO = (
+    "`python bench/bench_scale.py`. Window length: the shipped bundle's ONNX time axis is static "
+    "(64 frames), so the worker itself only runs 64-frame windows; the network's cost at 32/64/128 "
+    "frames is in the onnxruntime vs PyTorch table above (exports of the same architecture at each "
+    "length) and canonicalisation in the table after it."
+)
+
+
+def _measure(section: str, quick: bool, img_dir: Path) -> tuple[str, str, list[Table], list[Path]]:
+    """Run one timed section: (title, intro, tables, plots written)."""
+    if section == "stages":
         import bench_stages
 
-        got = bench_stages.run(quick)
-        print_tables(got)
-        images = (
-            ["docs/img/bench-model.png"] if not quick and model_plot(got, img_dir / "bench-model.png") else []
+        tables = bench_stages.run(quick)
+        plot = img_dir / "bench-model.png"
+        plots = [plot] if not quick and model_plot(tables, plot) else []
+        intro = (
+            "In-process timings of every stage on the sample video and its real MediaPipe poses "
+            "(`python bench/bench_stages.py`)."
         )
-        parts.append(
-            _section(
-                "Speed of each stage",
-                "In-process timings of every stage on the sample video and its real MediaPipe poses "
-                "(`python bench/bench_stages.py`).",
-                got,
-                images,
-            )
-        )
-        tables += got
-    if "e2e" in sections:
+        return "Speed of each stage", intro, tables, plots
+    if section == "e2e":
         import bench_e2e
 
-        got = bench_e2e.run(quick)
-        print_tables(got)
-        parts.append(
-            _section(
-                "End to end, real processes",
-                "`actzero pose` and `actzero worker` as separate processes over ZeroMQ on loopback "
-                "(`python bench/bench_e2e.py`).",
-                got,
-            )
+        intro = (
+            "`actzero pose` and `actzero worker` as separate processes over ZeroMQ on loopback "
+            "(`python bench/bench_e2e.py`)."
         )
-        tables += got
-    if "scale" in sections:
+        return "End to end, real processes", intro, bench_e2e.run(quick), []
+    if section == "scale":
         import bench_scale
 
         plot = None if quick else img_dir / "bench-scale.png"
-        got = bench_scale.run(quick, plot)
-        print_tables(got)
-        parts.append(
-            _section(
-                "Scale: tracks, streams, window length",
-                "`python bench/bench_scale.py`. Window length: the shipped bundle's ONNX time axis is "
-                "static (64 frames), so the worker itself only runs 64-frame windows; the network's cost "
-                "at 32/64/128 frames is in the onnxruntime vs PyTorch table above (exports of the same "
-                "architecture at each length) and canonicalisation in the table after it.",
-                got,
-                ["docs/img/bench-scale.png"] if plot else [],
-            )
-        )
-        tables += got
-    if "annotate" in sections:
-        import bench_annotate
+        tables = bench_scale.run(quick, plot)
+        return "Scale: tracks, streams, window length", SCALE_INTRO, tables, [plot] if plot else []
+    import bench_annotate
 
-        got = bench_annotate.run(quick)
-        print_tables(got)
-        parts.append(_section("Annotating a video", "`python bench/bench_annotate.py`.", got))
-        tables += got
-    return parts, tables
+    return "Annotating a video", "`python bench/bench_annotate.py`.", bench_annotate.run(quick), []
+
+
+def run(sections: tuple[str, ...], quick: bool, img_dir: Path, out_dir: Path) -> list[str]:
+    """Run the sections and return their markdown (tables are printed as they come).
+
+    A section that fails is reported in its place (with the error) and the others still run.
+    """
+    parts = []
+    for section in sections:
+        if section == "accuracy":
+            text = accuracy_section()
+            print(text, flush=True)
+            parts.append(text)
+            continue
+        try:
+            title, intro, tables, plots = _measure(section, quick, img_dir)
+        except Exception as exc:  # one broken benchmark must not lose the others' numbers
+            traceback.print_exc()
+            parts.append(f"## {section}\n\nThis section failed in this run: `{type(exc).__name__}: {exc}`\n")
+            continue
+        print_tables(tables)
+        images = [os.path.relpath(plot, out_dir) for plot in plots]
+        parts.append(_section(title, intro, tables, images))
+    return parts
 
 
 SUMMARY_START, SUMMARY_END = "<!-- summary: kept by run_all.py -->", "<!-- /summary -->"
@@ -243,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     note = args.load_note or f"niceness {os.nice(0)}; see the load averages at start and end"
     machine = machine_table(note, busy_seconds=0.2 if args.quick else 2.0)
     print(machine.markdown(), flush=True)
-    parts, _ = run(sections, args.quick, args.img_dir)
+    parts = run(sections, args.quick, args.img_dir, args.out.resolve().parent)
     machine.add("load average (1 min) at end", load_now())
     argv_text = " ".join(sys.argv[1:] if argv is None else argv)
     command = f"python bench/run_all.py {argv_text}".strip()
