@@ -38,6 +38,7 @@ def train(
     metrics: Path | None = typer.Option(
         None, "--metrics", help="results.json of `actzero eval` to store in the manifest."
     ),
+    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
 
@@ -64,7 +65,9 @@ def train(
         except (OSError, ValueError, KeyError) as error:
             console.print(f"[red]error:[/red] cannot read metrics from {metrics}: {error}")
             raise typer.Exit(1) from None
-    config = TrainConfig() if epochs == 0 else replace(TrainConfig(), epochs=epochs)
+    config = replace(TrainConfig(), threads=threads)
+    if epochs:
+        config = replace(config, epochs=epochs)
     started = time.time()
     with _progress_bar(console) as bar:
         tasks: dict[str, int] = {}
