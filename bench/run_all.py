@@ -72,9 +72,10 @@ def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
         "- ZSL: top-1 over the unseen classes only; GZSL: seen (S) and unseen (U) top-1 over all "
         "classes and their harmonic mean H, with calibrated stacking (and the gate in its own column); "
         "val ZSL: on the validation pseudo-unseen classes (model selection).",
-        "- variants (ablations of the same code): direct = classifier on the text embeddings without "
-        "the VAE latent space, no_disentangle = dz_v 0 and no TC, no_tc = no total-correlation term, "
-        "full = SA-DVAE (see docs/model.md).",
+        "- variants (training/evaluate.py VARIANTS): direct = ridge projection of the backbone "
+        "feature onto the sentence embedding, nearest class by cosine (a non-VAE baseline); "
+        "no_disentangle = SA-DVAE with dz_v 0 and no TC; no_tc = no total-correlation term; "
+        "full = SA-DVAE as shipped (see docs/model.md).",
     ]
     for k, split in enumerate(splits):
         lines.append(
