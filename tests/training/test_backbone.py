@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -10,6 +11,15 @@ from actzero.model.skeleton import BONES
 from actzero.training.backbone import BackboneConfig, GraphBackbone, graph_partitions, motion_features
 
 TINY = BackboneConfig(stem_channels=8, blocks=((8, 2), (16, 2)), feature_dim=16)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny tensors: one thread avoids thread-sync stalls on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_partitions_follow_the_bones() -> None:

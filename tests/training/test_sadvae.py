@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from actzero.training.sadvae import (
@@ -14,6 +15,15 @@ from actzero.training.sadvae import (
     shuffle_factors,
     train_sadvae,
 )
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny tensors: one thread avoids thread-sync stalls on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _toy(n_classes: int = 4, per_class: int = 40, seed: int = 0):
