@@ -6,9 +6,17 @@ Heavy libraries (torch, mediapipe, onnxruntime) are imported inside the commands
 
 from __future__ import annotations
 
-import typer
+import os
 
-from actzero import __version__
+# numpy's BLAS threads spin against onnxruntime's on a busy machine: refitting the zero-shot
+# classifier in a running worker took 3-6 s instead of 0.3 s with both cores saturated
+# (docs/reliability.md). The heavy per-window work runs in onnxruntime, which has its own threads,
+# so one BLAS thread is enough. Set before numpy is first imported; a user's own value wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer  # noqa: E402
+
+from actzero import __version__  # noqa: E402
 
 app = typer.Typer(
     name="actzero",
