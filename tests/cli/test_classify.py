@@ -1,0 +1,89 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from actzero.api import ActionsFileError, read_actions_file
+from actzero.cli.main import app
+from actzero.training.synthetic import generate_clips
+
+runner = CliRunner()
+
+ACTIONS = """# my label set
+sit down: lowers the body onto a chair, bending knees and hips
+sit down: the person goes from standing to sitting
+
+standing still: a person stands upright without moving
+clap hands: brings both palms together in front of the chest repeatedly
+"""
+
+
+@pytest.fixture(autouse=True)
+def registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTZERO_CONFIG_DIR", str(tmp_path / "cfg"))
+
+
+@pytest.fixture
+def clips(tmp_path) -> Path:
+    made = generate_clips(["sit down", "clap hands"], clips_per_class=1, seed=3)
+    long_clip = np.concatenate([made[1].joints] * 4)  # longer than one window: several windows averaged
+    path = tmp_path / "clips.npz"
+    np.savez(path, sit=made[0].joints, clap_long=long_clip)
+    return path
+
+
+def test_one_json_line_per_clip_with_the_given_label_set(clips, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text(ACTIONS)
+    result = runner.invoke(app, ["classify", str(clips), "--actions", str(labels), "--fps", "30"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [line["clip"] for line in lines] == [f"{clips}:sit", f"{clips}:clap_long"]
+    for line in lines:
+        assert set(line) == {"clip", "label", "score", "top5"}
+        assert [name for name, _ in line["top5"]] and {n for n, _ in line["top5"]} <= {
+            "sit down",
+            "standing still",
+            "clap hands",
+        }
+        assert line["label"] in {None, "sit down", "standing still", "clap hands"}
+        assert 0.0 <= line["score"] <= 1.0
+
+
+def test_bad_file_is_reported_and_the_others_still_classified(clips, tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"nope")
+    result = runner.invoke(app, ["classify", str(bad), str(clips)])
+    assert result.exit_code == 1
+    assert "broken.npz" in result.stderr and "Traceback" not in result.output
+    assert len(result.stdout.strip().splitlines()) == 2
+
+
+def test_actions_file_repeated_names_and_comments(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(ACTIONS)
+    actions = read_actions_file(path)
+    assert [a.name for a in actions] == ["sit down", "standing still", "clap hands"]
+    assert len(actions[0].descriptions) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("wave: raises a hand\njust words\n", 2), ("# c\n\n: no name\n", 3), ("wave:\n", 1)],
+)
+def test_actions_file_errors_name_file_and_line(tmp_path, text, line):
+    path = tmp_path / "bad.txt"
+    path.write_text(text)
+    with pytest.raises(ActionsFileError, match=f"{path}:{line}"):
+        read_actions_file(path)
+    result = runner.invoke(app, ["classify", str(path), "--actions", str(path)])
+    assert result.exit_code == 1 and f"{path}:{line}" in result.stderr
+
+
+def test_empty_actions_file_is_an_error(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("# nothing\n\n")
+    with pytest.raises(ActionsFileError, match="no actions"):
+        read_actions_file(path)
