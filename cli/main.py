@@ -47,6 +47,7 @@ from actzero.cli import actions as _actions  # noqa: E402,F401
 from actzero.cli import annotate as _annotate  # noqa: E402,F401
 from actzero.cli import classify as _classify  # noqa: E402,F401
 from actzero.cli import data as _data  # noqa: E402,F401
+from actzero.cli import live as _live  # noqa: E402,F401
 from actzero.cli import pose as _pose  # noqa: E402,F401
 from actzero.cli import train as _train  # noqa: E402,F401
 from actzero.cli import worker as _worker  # noqa: E402,F401

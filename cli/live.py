@@ -1,0 +1,258 @@
+"""`actzero live`: camera or video -> pose publisher process -> ZeroMQ (loopback) -> worker process -> screen.
+
+Two child processes talk over ZeroMQ on 127.0.0.1 exactly as `actzero pose` and `actzero worker`
+do; this process subscribes to the results (and, for the window, to the poses) and shows them.
+Every way out (Ctrl-C, closing the window, --duration, the video's end) stops both children and
+waits for them, killing one that does not stop in time, so no process is left behind.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from actzero.cli.main import app
+
+_STOP_TIMEOUT_S = 5.0
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _free_tcp_endpoint() -> str:
+    """A tcp://127.0.0.1:PORT endpoint with a port the OS just reported free."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def _run_worker_process(config: object, stop: object, ready: object, actions_file: Path | None) -> None:
+    """Child process: the ZeroMQ worker service on the registry's (or the file's) actions."""
+    import signal
+
+    from actzero.api import Recognizer, read_actions_file
+    from actzero.stream.worker_zmq import WorkerService
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent sets `stop`
+    if actions_file is not None:
+        recognizer = Recognizer(actions=read_actions_file(actions_file))
+    else:
+        recognizer = Recognizer.from_registry()
+    recognizer.core.warm_up()
+    service = WorkerService(recognizer.core, config)
+    try:
+        ready.set()
+        service.run(stop)
+    finally:
+        service.close()
+
+
+def _stop_children(processes: list, stop: object) -> None:
+    """Ask the children to stop, wait, then terminate / kill any that is still running."""
+    stop.set()
+    deadline = time.monotonic() + _STOP_TIMEOUT_S
+    for process in processes:
+        process.join(max(0.1, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+@app.command("live")
+def live(
+    camera: int | None = typer.Option(None, "--camera", "-c", min=0, help="Camera index (0 = first camera)."),
+    video: Path | None = typer.Option(None, "--video", "-v", help="A video file, played at its frame rate."),
+    headless: bool = typer.Option(False, "--headless", help="No window: print one line per result."),
+    duration: float | None = typer.Option(None, "--duration", min=0.1, help="Stop after this many seconds."),
+    actions_file: Path | None = typer.Option(
+        None, "--actions", help="Label set: text file of 'name: description' lines (default: the registry)."
+    ),
+    num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+) -> None:
+    """Recognise actions live: a pose process and a worker process over ZeroMQ, shown in a window.
+
+    The window shows the skeletons, each tracked person's current action, the latency from
+    capture to result and the frame rate. --headless prints the results instead. Stop with
+    Ctrl-C, by closing the window (or pressing q), or with --duration.
+
+    Example: actzero live --camera 0        |  actzero live --video clip.mp4 --headless --duration 10
+    """
+    import multiprocessing
+    import signal
+
+    import zmq
+
+    from actzero.api import ActionsFileError, read_actions_file
+    from actzero.stream.capture import CaptureError, open_source
+    from actzero.stream.protocol import ProtocolError, decode_pose_frame
+    from actzero.stream.publisher import PublisherConfig, run_publisher_process
+    from actzero.stream.results import ResultError, decode_result
+    from actzero.stream.worker_zmq import ServiceConfig
+
+    if (camera is None) == (video is None):
+        _fail("give exactly one of --camera N or --video FILE")
+    if actions_file is not None:
+        try:
+            read_actions_file(actions_file)
+        except ActionsFileError as exc:
+            _fail(str(exc))
+    spec = str(camera) if camera is not None else str(video)
+    try:  # check the source here: the child's error would otherwise be a bare exit code
+        open_source(spec, realtime=True).close()
+    except CaptureError as exc:
+        what = f"camera {camera}" if camera is not None else str(video)
+        _fail(f"cannot open {what}: {exc}")
+
+    poses, results, control = _free_tcp_endpoint(), _free_tcp_endpoint(), _free_tcp_endpoint()
+    ctx = multiprocessing.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Event()
+    worker = ctx.Process(
+        target=_run_worker_process,
+        args=(ServiceConfig(poses=(poses,), results=results, control=control), stop, ready, actions_file),
+        name="actzero-live-worker",
+    )
+    publisher = ctx.Process(
+        target=run_publisher_process,
+        args=(
+            PublisherConfig(
+                source=spec, address=poses, realtime=True, num_poses=num_poses, wait_for_subscriber=True
+            ),
+            stop,
+        ),
+        name="actzero-live-pose",
+    )
+    interrupted = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    previous = signal.signal(signal.SIGINT, on_signal)
+    context = zmq.Context()
+    sockets = []
+    window = "actzero live"
+    shown = False
+    try:
+        worker.start()
+        typer.echo("starting the worker (model and actions)...", err=True)
+        while not ready.wait(0.2):
+            if not worker.is_alive():
+                _fail("the worker process stopped while starting (see the messages above)")
+            if interrupted:
+                return
+        result_sub = context.socket(zmq.SUB)
+        result_sub.setsockopt(zmq.SUBSCRIBE, b"")
+        result_sub.connect(results)
+        sockets.append(result_sub)
+        pose_sub = None
+        if not headless:
+            pose_sub = context.socket(zmq.SUB)
+            pose_sub.setsockopt(zmq.SUBSCRIBE, b"")
+            pose_sub.setsockopt(zmq.RCVHWM, 4)
+            pose_sub.connect(poses)
+            sockets.append(pose_sub)
+        publisher.start()
+        typer.echo(
+            f"live: poses {poses} -> worker -> results {results} (Ctrl-C to stop); "
+            f"pose pid {publisher.pid}, worker pid {worker.pid}",
+            err=True,
+        )
+        poller = zmq.Poller()
+        for sock in sockets:
+            poller.register(sock, zmq.POLLIN)
+        began = time.monotonic()
+        labels: dict[tuple[str, int], tuple[str, float, float]] = {}  # (source, track) -> label, score, when
+        latency_ms, frame_times = 0.0, []
+        last_frame = None
+        publisher_done_at = None
+        while not interrupted:
+            now = time.monotonic()
+            if duration is not None and now - began >= duration:
+                break
+            if not publisher.is_alive():  # the video ended (or the camera failed): drain briefly, stop
+                publisher_done_at = publisher_done_at or now
+                if now - publisher_done_at > 2.0:
+                    break
+            if not worker.is_alive():
+                typer.secho("the worker process stopped unexpectedly", fg=typer.colors.RED, err=True)
+                raise typer.Exit(1)
+            events = dict(poller.poll(50))
+            if events.get(result_sub):
+                while True:
+                    try:
+                        parts = result_sub.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    try:
+                        result = decode_result(parts)
+                    except ResultError:
+                        continue
+                    latency_ms = result.latency_ms
+                    labels[(result.source, result.track)] = (result.label or "-", result.score, now)
+                    if headless:
+                        typer.echo(
+                            f"{now - began:7.2f}s {result.source} #{result.track} "
+                            f"{result.label or '- (no action)'} {result.score:.2f} "
+                            f"latency {result.latency_ms:.0f} ms"
+                        )
+            if pose_sub is not None and events.get(pose_sub):
+                newest = None
+                while True:
+                    try:
+                        newest = pose_sub.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                try:
+                    last_frame = decode_pose_frame(newest) if newest else last_frame
+                    frame_times.append(now)
+                except ProtocolError:
+                    pass
+            if not headless and last_frame is not None:
+                shown = True
+                if _show(window, last_frame, labels, latency_ms, frame_times, now):
+                    break
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _stop_children([publisher, worker], stop)
+        for sock in sockets:
+            sock.close(0)
+        context.term()
+        if shown:
+            import cv2
+
+            cv2.destroyAllWindows()
+    typer.echo("live: stopped", err=True)
+
+
+def _show(window: str, frame: object, labels: dict, latency_ms: float, frame_times: list, now: float) -> bool:
+    """Draw the newest poses with the tracks' labels; True when the user closed the window or pressed q."""
+    import cv2
+    import numpy as np
+
+    from actzero.stream.draw import draw_poses, draw_status
+
+    while frame_times and now - frame_times[0] > 2.0:
+        frame_times.pop(0)
+    fps = (len(frame_times) - 1) / (frame_times[-1] - frame_times[0]) if len(frame_times) > 1 else 0.0
+    scale = min(1.0, 960 / max(frame.width, 1))
+    canvas = np.full((int(frame.height * scale), int(frame.width * scale), 3), 30, dtype=np.uint8)
+    draw_poses(canvas, frame, [-1] * frame.num_persons, {})
+    lines = [f"{fps:4.1f} fps   latency {latency_ms:4.0f} ms"]
+    for (_, track), (label, score, when) in sorted(labels.items(), key=lambda item: item[0][1]):
+        if now - when < 3.0:
+            lines.append(f"#{track} {label} {score:.2f}")
+    draw_status(canvas, lines)
+    cv2.imshow(window, canvas)
+    key = cv2.waitKey(1) & 0xFF
+    return key in (ord("q"), 27) or cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) < 1
