@@ -73,8 +73,9 @@ def cli_rows(repeats: int, help_text: str) -> list[tuple[str, list[float]]]:
                 if with_video:
                     command += ["--video-out"] + ([str(run_dir / "out.mp4")] if takes_value else [])
                 began = time.perf_counter()
+                env = {**_WIDE, "ACTZERO_CONFIG_DIR": str(run_dir / "config")}  # the bundle's actions
                 done = subprocess.run(
-                    command, capture_output=True, text=True, timeout=900, cwd=run_dir, env=_WIDE
+                    command, capture_output=True, text=True, timeout=900, cwd=run_dir, env=env
                 )
                 times.append(time.perf_counter() - began)
                 if done.returncode != 0:
@@ -157,7 +158,11 @@ def run(quick: bool = False) -> list[Table]:
     help_text = None if quick else cli_help()
     if help_text is not None:
         rows = cli_rows(repeats, help_text) + rows
-        notes.append("`actzero annotate` rows are whole commands in a fresh process (start-up included)")
+        notes.append(
+            "`actzero annotate` rows are whole commands in a fresh process (start-up, model loading and "
+            "the printed timeline included), run on a copy of the sample with an empty config folder "
+            "(ACTZERO_CONFIG_DIR), so the label set is the bundle's actions"
+        )
     elif not quick:
         notes.append("`actzero annotate` is not available in this checkout: in-process rows only")
     table = Table(
