@@ -151,13 +151,13 @@ def run(quick: bool = False) -> list[Table]:
     rows, setup_s = in_process_rows(repeats, frames)
     notes = [
         f"{SAMPLE_VIDEO.name}: {total_frames} frames, {video_s:.2f} s of video at 1768x994; every frame is "
-        "decoded and run through MediaPipe (num_poses 4) and the worker core; median of "
-        f"{repeats} run(s); real-time factor = processing s / video s",
+        "decoded and run through MediaPipe (num_poses 4) and the worker core; "
+        "the median over the runs in the runs column; real-time factor = processing s / video s",
         f"in-process rows exclude loading the bundle and warming up ({setup_s:.2f} s, once per process)",
     ]
     help_text = None if quick else cli_help()
     if help_text is not None:
-        rows = cli_rows(repeats, help_text) + rows
+        rows = cli_rows(max(1, repeats - 1), help_text) + rows
         notes.append(
             "`actzero annotate` rows are whole commands in a fresh process (start-up, model loading and "
             "the printed timeline included), run on a copy of the sample with an empty config folder "
