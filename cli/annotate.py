@@ -135,16 +135,8 @@ def annotate(
         table = Table(title=f"{annotation.video.name}: actions per person", title_justify="left")
         for column in ("track", "from", "to", "action", "score", "runner-up"):
             table.add_column(column)
+        unclassified = [p for p in annotation.persons if not p.segments]
         for person in annotation.persons:
-            if not person.segments:
-                table.add_row(
-                    f"#{person.track}",
-                    _fmt_time(person.first_s),
-                    _fmt_time(person.last_s),
-                    "(too short)",
-                    "",
-                    "",
-                )
             for seg in person.segments:
                 runner = next(((n, p) for n, p in seg.top_k if n != seg.label), None)
                 table.add_row(
@@ -156,6 +148,11 @@ def annotate(
                     f"{runner[0]} {runner[1]:.2f}" if runner else "",
                 )
         output.print(table)
+        if unclassified:
+            output.print(
+                f"{len(unclassified)} more tracks too short for a window: "
+                + ", ".join(f"#{p.track} ({p.frames} frames)" for p in unclassified)
+            )
     if failed:
         console.print(f"[red]{len(failed)} of {len(videos)} files failed[/]")
         raise typer.Exit(1)
