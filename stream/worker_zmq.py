@@ -17,8 +17,11 @@ One thread runs one poller loop over every socket. Each turn it
 A turn is bounded (at most `max_drain` messages per subscriber, one batch), so a
 control request is answered within one turn even under full load.
 
-Safety: every message part is size-bounded (ZMQ_MAXMSGSIZE: ZeroMQ disconnects a peer that
-sends a larger one, for good, as a protocol violation); a message that does not decode is
+Safety: every message part is size-bounded (ZMQ_MAXMSGSIZE: ZeroMQ drops the connection of a
+peer that sends a larger one, as a protocol violation, and would never reconnect on its own; a
+socket monitor on each pose subscriber sees the disconnection, and the worker connects that
+endpoint again, so a restarted or fixed publisher is followed and one bad message cannot cut a
+camera off for good; counted as `reconnects`); a message that does not decode is
 logged with the reason, counted and skipped; sockets bind to loopback unless
 `allow_remote`, and a control socket off loopback requires CURVE (see stream/security.py).
 """
@@ -117,6 +120,7 @@ class ServiceCounters:
     control_requests: int = 0
     control_errors: int = 0
     result_subscriptions: int = 0
+    reconnects: int = 0
 
 
 def check_exposure(config: ServiceConfig, warn: bool = True) -> None:
@@ -164,6 +168,7 @@ class WorkerService:
         self._ctx = context or zmq.Context()
         self._own_ctx = context is None
         self._subs: list[zmq.Socket] = []
+        self._monitors: dict[zmq.Socket, tuple[zmq.Socket, str]] = {}  # monitor -> (sub, address)
         try:
             self._bind_sockets(secure_control=config.curve_secret is not None)
         except BaseException:
@@ -181,6 +186,7 @@ class WorkerService:
                 sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
             sub.connect(address)
             self._subs.append(sub)
+            self._monitors[sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)] = (sub, address)
         self.results = self._ctx.socket(zmq.XPUB)
         self.results.linger = 0
         self.results.sndhwm = cfg.snd_hwm
@@ -224,6 +230,8 @@ class WorkerService:
         poller = zmq.Poller()
         for sub in self._subs:
             poller.register(sub, zmq.POLLIN)
+        for monitor in self._monitors:
+            poller.register(monitor, zmq.POLLIN)
         poller.register(self.results, zmq.POLLIN)
         poller.register(self.control, zmq.POLLIN)
         last_housekeeping = last_report = time.monotonic()
@@ -235,6 +243,9 @@ class WorkerService:
             self._advance_changes()
             if events.get(self.results):
                 self._drain_subscriptions()
+            for monitor in self._monitors:
+                if events.get(monitor):
+                    self._reconnect(monitor)
             frames = self._drain_frames([s for s in self._subs if events.get(s)])
             for frame in frames:
                 try:
@@ -290,6 +301,19 @@ class WorkerService:
             self.counters.frames_missing += max(frame.index - last - 1 - stale, 0)
         if last is None or frame.index > last:
             self._last_index[frame.source] = frame.index
+
+    def _reconnect(self, monitor: zmq.Socket) -> None:
+        """A publisher's connection ended: connect its endpoint again (see the module docstring)."""
+        sub, address = self._monitors[monitor]
+        while True:
+            try:
+                monitor.recv_multipart(zmq.NOBLOCK)  # one event = 2 parts; only its kind matters
+            except zmq.Again:
+                break
+        sub.disconnect(address)
+        sub.connect(address)
+        self.counters.reconnects += 1
+        log.info("pose publisher %s disconnected; connecting again (#%d)", address, self.counters.reconnects)
 
     def _bad_message(self, exc: Exception) -> None:
         self.counters.bad_messages += 1
@@ -448,12 +472,20 @@ class WorkerService:
             "control_requests": c.control_requests,
             "control_errors": c.control_errors,
             "result_subscriptions": c.result_subscriptions,
+            "reconnects": c.reconnects,
             "uptime_s": time.monotonic() - self._started,
         }
 
     def close(self) -> None:
         """Close the sockets (and the context when it is ours)."""
-        for sock in [*self._subs, getattr(self, "results", None), getattr(self, "control", None)]:
+        for sub in self._subs:
+            sub.disable_monitor()
+        for sock in [
+            *self._monitors,
+            *self._subs,
+            getattr(self, "results", None),
+            getattr(self, "control", None),
+        ]:
             if sock is not None:
                 sock.close(linger=0)
         if self._auth is not None:
