@@ -132,3 +132,18 @@ def test_decide_rejects_wrong_width() -> None:
     clf = _fit(_class_means(2), ["a", "b"])
     with pytest.raises(ValueError):
         clf.decide(np.ones((1, 3), np.float32) / 3)
+
+
+def test_mixture_does_not_give_a_single_added_label_the_whole_unseen_share():
+    """With one added label, "gate" hands it all of (1 - g); "mixture" lets it win only when the
+    latent classifier prefers it over the shipped labels too."""
+    seen_logits = np.array([[0.2, 0.1, 0.0]])  # unsure backbone: the gate goes to the unseen side
+    latent_logits = np.array([[0.0, 0.0, 0.0, 0.0]])  # a latent expert that knows nothing
+    columns = np.array([0, 1, 2])
+    gate = Calibration(method="gate", gate_threshold=0.9)
+    mixture = Calibration(method="mixture", gate_threshold=0.9)
+    assert combine_experts(seen_logits, latent_logits, columns, gate)[0, 3] > 0.9
+    mixed = combine_experts(seen_logits, latent_logits, columns, mixture)
+    assert np.isclose(mixed.sum(), 1.0) and mixed[0, 3] < 0.3
+    confident = combine_experts(seen_logits, np.array([[0.0, 0.0, 0.0, 9.0]]), columns, mixture)
+    assert confident[0].argmax() == 3
