@@ -22,11 +22,6 @@ SMALL = 4  # actions of the workers under test: quick refits
 
 
 @pytest.fixture(scope="module")
-def bundle() -> Bundle:
-    return Bundle.load()
-
-
-@pytest.fixture(scope="module")
 def classifier(bundle: Bundle):
     return bundle.fit_classifier(bundle.actions[:SMALL])
 

@@ -44,11 +44,6 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def bundle() -> Bundle:
-    return Bundle.load()
-
-
-@pytest.fixture(scope="module")
 def core(bundle: Bundle) -> WorkerCore:
     """One core for the in-process tests (fitting a classifier takes seconds); each test uses its
     own source names."""

@@ -16,23 +16,6 @@ from actzero.stream.tracker import Tracker, torso_summary
 from actzero.stream.worker import WorkerConfig, WorkerCore, resample_window
 
 
-@pytest.fixture(scope="module")
-def bundle() -> Bundle:
-    return Bundle.load()
-
-
-@pytest.fixture(scope="module")
-def classifier(bundle: Bundle):
-    """The bundle's own actions, fitted once for the whole module."""
-    return bundle.fit_classifier(bundle.actions)
-
-
-@pytest.fixture
-def make_core(bundle: Bundle, classifier):
-    """Worker cores with the bundle's actions (fitted once) and any WorkerConfig fields."""
-    return lambda **config: WorkerCore(bundle, classifier=classifier, config=WorkerConfig(**config))
-
-
 def test_two_people_get_their_own_tracks_and_results(bundle: Bundle, make_core) -> None:
     core = make_core()
     frames = replay("cam", 72)

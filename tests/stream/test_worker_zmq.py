@@ -9,21 +9,8 @@ import zmq
 from _worker_poses import replay
 from _worker_service import Publisher, Results, running_service
 
-from actzero.model.bundle import Bundle
 from actzero.stream.protocol import encode_pose_frame
 from actzero.stream.results import ActionResult, ResultError, decode_result, encode_result
-from actzero.stream.worker import WorkerConfig, WorkerCore
-
-
-@pytest.fixture(scope="module")
-def bundle() -> Bundle:
-    return Bundle.load()
-
-
-@pytest.fixture(scope="module")
-def classifier(bundle: Bundle):
-    """The bundle's own actions, fitted once for the whole module."""
-    return bundle.fit_classifier(bundle.actions)
 
 
 @pytest.fixture
@@ -31,12 +18,6 @@ def ctx():
     context = zmq.Context()
     yield context
     context.destroy(linger=0)  # closes what a failed test left open
-
-
-@pytest.fixture
-def make_core(bundle: Bundle, classifier):
-    """Worker cores with the bundle's actions (fitted once) and any WorkerConfig fields."""
-    return lambda **config: WorkerCore(bundle, classifier=classifier, config=WorkerConfig(**config))
 
 
 def test_results_flow_from_published_poses(make_core, ctx: zmq.Context, tmp_path) -> None:
