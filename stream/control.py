@@ -21,6 +21,7 @@ from pathlib import Path
 import zmq
 
 from actzero.model.registry import ActionError, validate_action
+from actzero.stream.protocol import json_object
 
 MAX_REQUEST_BYTES = 64 * 1024
 OPS = ("list", "add", "remove", "status")
@@ -36,14 +37,7 @@ def parse_request(raw: bytes) -> dict:
     Raises:
         ControlError: not JSON, unknown op, or bad fields.
     """
-    if len(raw) > MAX_REQUEST_BYTES:
-        raise ControlError(f"request of {len(raw)} bytes exceeds {MAX_REQUEST_BYTES}")
-    try:
-        request = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ControlError(f"request is not JSON: {exc}") from None
-    if not isinstance(request, dict):
-        raise ControlError("request must be a JSON object")
+    request = json_object(raw, MAX_REQUEST_BYTES, "request", ControlError)
     op = request.get("op")
     if op not in OPS:
         raise ControlError(f"unknown op {op!r}; expected one of {', '.join(OPS)}")

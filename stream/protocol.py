@@ -56,6 +56,23 @@ class ProtocolError(ValueError):
     """A message is not a valid pose frame; the message says why."""
 
 
+def json_object(raw: bytes, max_bytes: int, what: str, error: type[ValueError]) -> dict[str, Any]:
+    """Parse a size-bounded JSON object received from a socket (control requests, results).
+
+    Raises:
+        error: "<what> of N bytes exceeds M", "<what> is not JSON: ...", "<what> must be a JSON object".
+    """
+    if len(raw) > max_bytes:
+        raise error(f"{what} of {len(raw)} bytes exceeds {max_bytes}")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{what} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise error(f"{what} must be a JSON object")
+    return data
+
+
 def topic_for(source: str) -> bytes:
     """The topic of a source's messages (subscribe to ``TOPIC_PREFIX`` for all sources)."""
     return TOPIC_PREFIX + source.encode("ascii")

@@ -10,6 +10,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
+from actzero.stream.protocol import json_object
+
 RESULT_VERSION = 1
 RESULT_TOPIC_PREFIX = "result/"
 MAX_RESULT_BYTES = 64 * 1024
@@ -73,14 +75,7 @@ def decode_result(parts: list[bytes]) -> ActionResult:
     if len(parts) != 2:
         raise ResultError(f"expected 2 message parts, got {len(parts)}")
     topic, body = parts
-    if len(body) > MAX_RESULT_BYTES:
-        raise ResultError(f"result of {len(body)} bytes exceeds {MAX_RESULT_BYTES}")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultError(f"result is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ResultError("result must be a JSON object")
+    data = json_object(body, MAX_RESULT_BYTES, "result", ResultError)
     if data.get("v") != RESULT_VERSION:
         raise ResultError(f"unsupported result version {data.get('v')!r}")
     try:
