@@ -70,7 +70,9 @@ def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
         table,
         "",
         "- ZSL: top-1 over the unseen classes only; GZSL: seen (S) and unseen (U) top-1 over all "
-        "classes and their harmonic mean H, with calibrated stacking (and the gate in its own column); "
+        "classes and their harmonic mean H, with all unseen classes added at once; H (one added): "
+        "each unseen class added alone, averaged; GZSL method: the expert combination (gate, "
+        "mixture, stacking) with the best validation score on the pseudo split; "
         "val ZSL: on the validation pseudo-unseen classes (model selection).",
         "- variants (training/evaluate.py VARIANTS): direct = ridge projection of the backbone "
         "feature onto the sentence embedding, nearest class by cosine (a non-VAE baseline); "

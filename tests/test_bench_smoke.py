@@ -41,7 +41,7 @@ def test_model_table_tiny_batches_on_the_shipped_bundle() -> None:
 
 def test_accuracy_section_reads_eval_results(tmp_path: Path) -> None:
     cell = {"mean": 41.5, "std": 2.0}
-    keys = ("zsl", "zsl_balanced", "stacking_S", "stacking_U", "stacking_H", "gate_H", "val_zsl")
+    keys = ("zsl", "zsl_balanced", "S", "U", "H", "single_H", "val_zsl")
     results = {
         "config": {"splits": 2, "seeds": [0, 1], "train": {"epochs": 3}},
         "splits": [{"unseen": ["run", "bow"], "unseen_clips": 9, "seen_train_clips": 90}],

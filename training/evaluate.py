@@ -21,6 +21,7 @@ Backbones and their features are cached per split under the output folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -151,12 +152,18 @@ def _cached_stage(
     config: EvalConfig,
     seed: int,
 ) -> tuple[list[str], dict[str, Features]]:
-    """Train a backbone on the 'train' group (classes `train_names`) and cache features of all groups."""
+    """Train a backbone on the 'train' group (classes `train_names`) and cache features of all groups.
+
+    The cache is used only when its fingerprint matches (same classes, clips, schedule, seed);
+    otherwise the backbone is retrained and the file replaced.
+    """
+    key = _cache_key(list(clips.names) + ["|"] + list(train_names), groups, config, seed)
     if path.is_file():
         with np.load(path) as data:
-            return train_names, {
-                g: Features(data[f"{g}_f"], data[f"{g}_logits"], data[f"{g}_y"]) for g in groups
-            }
+            if "key" in data.files and str(data["key"]) == key:
+                return train_names, {
+                    g: Features(data[f"{g}_f"], data[f"{g}_logits"], data[f"{g}_y"]) for g in groups
+                }
     train_set = clips.subset(groups["train"], names=train_names)
     backbone = train_backbone(train_set, config.train, seed=seed)
     out = {}
@@ -164,14 +171,17 @@ def _cached_stage(
         stride = config.train.feature_stride if g == "train" else config.test_stride
         out[g] = _features(backbone, clips, idx, config.train.window, stride)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.stem + ".partial.npz")
     np.savez(
-        path,
+        partial,
+        key=np.array(key),
         **{
             f"{g}_{k}": getattr(v, a)
             for g, v in out.items()
             for k, a in (("f", "features"), ("logits", "logits"), ("y", "labels"))
         },
     )
+    partial.replace(path)
     return train_names, out
 
 
@@ -237,19 +247,27 @@ class LatentModel:
         return self._classifiers[key].latent.logits(semantic_means(self.vae, features))
 
 
+def _subset(feats: Features, mask: np.ndarray) -> Features:
+    return Features(feats.features[mask], feats.logits[mask], feats.labels[mask])
+
+
 def _gzsl(
     seen_feats: Features,
     unseen_feats: Features,
     model: LatentModel,
     seen_classes: list[int],
-    unseen_classes: list[int],
+    added_classes: list[int],
     backbone_classes: list[int],
     calibration: Calibration,
 ) -> dict:
-    """GZSL S / U / H over seen + unseen labels (columns: seen classes first)."""
-    labels = seen_classes + unseen_classes
+    """GZSL S / U / H over seen + added labels (columns: seen classes first).
+
+    S: seen windows among all labels; U: windows of the added classes among all labels.
+    """
+    labels = seen_classes + added_classes
     columns = np.arange(len(seen_classes))
     logit_index = [backbone_classes.index(c) for c in seen_classes]
+    unseen_feats = _subset(unseen_feats, np.isin(unseen_feats.labels, added_classes))
     result = {}
     for name, feats in (("S", seen_feats), ("U", unseen_feats)):
         probs = combine_experts(
@@ -261,8 +279,37 @@ def _gzsl(
     return result
 
 
+def gzsl_scenarios(
+    seen_feats: Features,
+    unseen_feats: Features,
+    model: LatentModel,
+    seen_classes: list[int],
+    unseen_classes: list[int],
+    backbone_classes: list[int],
+    calibration: Calibration,
+) -> dict:
+    """GZSL in the two ways a user's label set grows.
+
+    "all": every unseen class added at once (the usual GZSL protocol); "single": each unseen
+    class added alone to the seen labels (a user typing one new action), S / U / H averaged
+    over the unseen classes. A combination that hands the whole unseen share to the one
+    added label scores a low S here.
+    """
+    args = (seen_feats, unseen_feats, model, seen_classes)
+    out = {"all": _gzsl(*args, unseen_classes, backbone_classes, calibration)}
+    singles = [_gzsl(*args, [u], backbone_classes, calibration) for u in unseen_classes]
+    out["single"] = {m: float(np.mean([s[m] for s in singles])) for m in ("S", "U", "H")}
+    return out
+
+
+def selection_score(scenarios: dict) -> float:
+    """The figure GZSL settings are chosen by: mean of H with all and with single added classes."""
+    return 0.5 * (scenarios["all"]["H"] + scenarios["single"]["H"])
+
+
+METHODS = ("gate", "mixture", "stacking")
 RETENTIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-PENALTIES = tuple(float(p) for p in np.linspace(-2.0, 8.0, 41))
+PENALTIES = tuple(float(p) for p in np.linspace(-2.0, 8.0, 21))
 
 
 def calibrate(
@@ -273,11 +320,15 @@ def calibrate(
     pseudo_classes: list[int],
     backbone_classes: list[int],
 ) -> dict:
-    """Fit both GZSL calibrations on a validation pseudo split (one half to fit, the other to score).
+    """Fit every GZSL combination on a validation pseudo split (one half to fit, the other to score).
+
+    The fitted parameters (the gate's retention for "gate" and "mixture", the penalty for
+    "stacking") maximise `selection_score` on the fitting half.
 
     Returns:
-        {"gate": Calibration, "stacking": Calibration, "retention": float (seen windows the
-        gate keeps on the seen side), "val_H": {method: H on the scoring half}}.
+        {method: Calibration for each of METHODS, "retention": {method: share of held-out
+        seen windows the gate keeps on the seen side}, "val": {method: scenarios on the
+        scoring half}}.
     """
     logit_index = [backbone_classes.index(c) for c in seen_classes]
     seen_truth = np.array([seen_classes.index(c) for c in seen_val.labels])
@@ -285,38 +336,47 @@ def calibrate(
     zsl_logits = model.logits(pseudo.features, pseudo_classes)
     latent_t = fit_temperature(zsl_logits, np.array([pseudo_classes.index(c) for c in pseudo.labels]))
     base = Calibration(seen_temperature=seen_t, latent_temperature=latent_t, threshold=0.0, idle_label=None)
-    labels = seen_classes + pseudo_classes
-    columns = np.arange(len(seen_classes))
     rng = np.random.default_rng(0)
-    halves = {}
-    for name, feats in (("seen", seen_val), ("unseen", pseudo)):
-        fold = rng.random(len(feats.labels)) < 0.5
-        truth = np.array([labels.index(c) for c in feats.labels])
-        halves[name] = (feats.logits[:, logit_index], model.logits(feats.features, labels), truth, fold)
+    seen_fold = rng.random(len(seen_val.labels)) < 0.5
+    pseudo_fold = rng.random(len(pseudo.labels)) < 0.5
 
-    def h_of(calib: Calibration, fold_value: bool) -> float:
-        acc = []
-        for name in ("seen", "unseen"):
-            s_logits, l_logits, truth, fold = halves[name]
-            sel = fold == fold_value
-            probs = combine_experts(s_logits[sel], l_logits[sel], columns, calib)
-            acc.append(float((probs.argmax(1) == truth[sel]).mean()) if sel.any() else 0.0)
-        return _harmonic(*acc)
+    def scenarios(calib: Calibration, fold_value: bool) -> dict:
+        return gzsl_scenarios(
+            _subset(seen_val, seen_fold == fold_value),
+            _subset(pseudo, pseudo_fold == fold_value),
+            model,
+            seen_classes,
+            pseudo_classes,
+            backbone_classes,
+            calib,
+        )
 
-    s_logits, _, _, fold = halves["seen"]
-    scores = [h_of(replace(base, method="stacking", seen_penalty=p), True) for p in PENALTIES]
-    stacking = replace(base, method="stacking", seen_penalty=PENALTIES[int(np.argmax(scores))])
-    gates = [
-        replace(base, method="gate", gate_threshold=gate_threshold(s_logits[fold], seen_t, q))
-        for q in RETENTIONS
-    ]
-    best = int(np.argmax([h_of(g, True) for g in gates]))
-    return {
-        "stacking": stacking,
-        "gate": gates[best],
-        "retention": RETENTIONS[best],
-        "val_H": {"stacking": h_of(stacking, False), "gate": h_of(gates[best], False)},
-    }
+    def best(candidates: list[Calibration]) -> int:
+        return int(np.argmax([selection_score(scenarios(c, True)) for c in candidates]))
+
+    fitted: dict = {"retention": {}}
+    stackings = [replace(base, method="stacking", seen_penalty=p) for p in PENALTIES]
+    fitted["stacking"] = stackings[best(stackings)]
+    fit_logits = seen_val.logits[seen_fold][:, logit_index]
+    for method in ("gate", "mixture"):
+        gates = [
+            replace(base, method=method, gate_threshold=gate_threshold(fit_logits, seen_t, q))
+            for q in RETENTIONS
+        ]
+        chosen = best(gates)
+        fitted[method] = gates[chosen]
+        fitted["retention"][method] = RETENTIONS[chosen]
+    fitted["val"] = {m: scenarios(fitted[m], False) for m in METHODS}
+    return fitted
+
+
+def _cache_key(names: list[str], groups: dict[str, np.ndarray], config: EvalConfig, seed: int) -> str:
+    """Fingerprint of what a cached stage depends on (classes, clip groups, schedule, seed)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([names, config.train.to_dict(), config.test_stride, seed]).encode())
+    for g in sorted(groups):
+        digest.update(g.encode() + np.asarray(groups[g], dtype=np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def evaluate(
@@ -382,14 +442,6 @@ def evaluate(
                 seen_t = fit_temperature(
                     test_feats["val"].logits, np.array([seen.index(c) for c in test_feats["val"].labels])
                 )
-                refit = {  # T_s and the gate threshold come from the test backbone's held-out seen clips
-                    "stacking": replace(calibs["stacking"], seen_temperature=seen_t),
-                    "gate": replace(
-                        calibs["gate"],
-                        seen_temperature=seen_t,
-                        gate_threshold=gate_threshold(test_feats["val"].logits, seen_t, calibs["retention"]),
-                    ),
-                }
                 run = {
                     "split": k,
                     "variant": variant,
@@ -397,14 +449,20 @@ def evaluate(
                     "zsl": zsl,
                     "zsl_balanced": zsl_balanced,
                     "val_zsl": val_zsl[0],
-                    "val_H": calibs["val_H"],
+                    "retention": calibs["retention"],
                 }
-                run["retention"] = calibs["retention"]
-                for method in ("stacking", "gate"):
-                    calib = refit[method]
-                    run[method] = _gzsl(
+                for method in METHODS:
+                    # T_s and the gate threshold come from the test backbone's held-out seen clips
+                    calib = replace(calibs[method], seen_temperature=seen_t)
+                    if method in calibs["retention"]:
+                        threshold = gate_threshold(
+                            test_feats["val"].logits, seen_t, calibs["retention"][method]
+                        )
+                        calib = replace(calib, gate_threshold=threshold)
+                    run[method] = gzsl_scenarios(
                         test_feats["test"], test_feats["unseen"], model, seen, unseen, seen, calib
                     )
+                    run[method]["val"] = calibs["val"][method]
                     run[method]["calibration"] = calib.to_dict()
                 runs.append(run)
     results = {
@@ -438,50 +496,80 @@ def evaluate(
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Mean and std over splits and seeds per variant (percentages)."""
+    """Mean and std over splits and seeds per variant (percentages), and the chosen GZSL method.
+
+    Per variant, the GZSL method is chosen by its mean validation `selection_score` (pseudo
+    split, never the test classes); `S`, `U`, `H` are that method's test figures with all
+    unseen classes added, `single_H` with one added at a time.
+    """
     out = {}
     for variant in VARIANTS:
         rows = [r for r in runs if r["variant"] == variant]
         if not rows:
             continue
-        entry = {}
         metrics = {
             "zsl": [r["zsl"] for r in rows],
             "zsl_balanced": [r["zsl_balanced"] for r in rows],
             "val_zsl": [r["val_zsl"] for r in rows],
         }
-        for method in ("stacking", "gate"):
+        for method in METHODS:
             for m in ("S", "U", "H"):
-                metrics[f"{method}_{m}"] = [r[method][m] for r in rows]
-            metrics[f"{method}_val_H"] = [r["val_H"][method] for r in rows]
-        for name, values in metrics.items():
-            entry[name] = {
-                "mean": round(100 * float(np.mean(values)), 2),
-                "std": round(100 * float(np.std(values)), 2),
-            }
+                metrics[f"{method}_{m}"] = [r[method]["all"][m] for r in rows]
+                metrics[f"{method}_single_{m}"] = [r[method]["single"][m] for r in rows]
+            metrics[f"{method}_val_score"] = [selection_score(r[method]["val"]) for r in rows]
+        chosen = max(METHODS, key=lambda m: float(np.mean(metrics[f"{m}_val_score"])))
+        for m in ("S", "U", "H", "single_H"):
+            metrics[m] = metrics[f"{chosen}_{m}"]
+        entry: dict = {
+            name: {"mean": round(100 * float(np.mean(v)), 2), "std": round(100 * float(np.std(v)), 2)}
+            for name, v in metrics.items()
+        }
+        entry["method"] = chosen
         entry["n"] = len(rows)
         out[variant] = entry
     return out
 
 
+def _cell(entry: dict, key: str) -> str:
+    if key not in entry:  # a summary written by an older evaluation
+        return "-"
+    return f"{entry[key]['mean']:.1f} ± {entry[key]['std']:.1f}"
+
+
 def markdown_table(summary: dict) -> str:
-    """Markdown table of the summary (mean ± std over splits x seeds, %)."""
+    """Markdown tables of the summary (mean ± std over splits x seeds, %): ablation, then GZSL methods."""
     cols = [
         ("zsl", "ZSL top-1"),
         ("zsl_balanced", "ZSL class-bal."),
-        ("stacking_S", "GZSL S"),
-        ("stacking_U", "GZSL U"),
-        ("stacking_H", "GZSL H"),
-        ("gate_H", "GZSL H (gate)"),
+        ("S", "GZSL S"),
+        ("U", "GZSL U"),
+        ("H", "GZSL H"),
+        ("single_H", "GZSL H (one added)"),
         ("val_zsl", "val ZSL (pseudo)"),
     ]
     lines = [
-        "| variant | " + " | ".join(c[1] for c in cols) + " | runs |",
-        "|---|" + "---|" * (len(cols) + 1),
+        "| variant | " + " | ".join(c[1] for c in cols) + " | GZSL method | runs |",
+        "|---|" + "---|" * (len(cols) + 2),
     ]
     for variant, entry in summary.items():
-        cells = [f"{entry[c]['mean']:.1f} ± {entry[c]['std']:.1f}" for c, _ in cols]
-        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {entry['n']} |")
+        cells = [_cell(entry, c) for c, _ in cols]
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {entry.get('method', '')} | {entry['n']} |")
+    if not all("gate_single_H" in entry for entry in summary.values()):
+        return "\n".join(lines)
+    lines += [
+        "",
+        "GZSL combinations (test H with all unseen added / H with one added at a time; "
+        "val = selection score on the pseudo split):",
+        "",
+        "| variant | " + " | ".join(f"{m} H | {m} H (one) | {m} val" for m in METHODS) + " |",
+        "|---|" + "---|" * (3 * len(METHODS)),
+    ]
+    for variant, entry in summary.items():
+        cells = [
+            f"{_cell(entry, f'{m}_H')} | {_cell(entry, f'{m}_single_H')} | {_cell(entry, f'{m}_val_score')}"
+            for m in METHODS
+        ]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
