@@ -9,6 +9,8 @@ random inputs and the largest absolute difference is returned.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -100,8 +102,11 @@ def write_bundle(
 ) -> dict[str, float]:
     """Write a complete bundle: ONNX files, text embedding cache and manifest.json.
 
+    The files are written into a temporary sibling folder that then replaces `folder`, so an
+    interrupted export leaves the previous bundle (or nothing) in place, never a mix.
+
     Args:
-        folder: Output folder (created).
+        folder: Output folder (created or replaced).
         backbone: Trained backbone (its logits are the manifest's actions, in order).
         vae: Trained SA-DVAE.
         manifest: Everything but format/version/files/export checks (added here).
@@ -110,19 +115,36 @@ def write_bundle(
     Returns:
         The ONNX-vs-torch max absolute differences.
     """
-    diffs = export_networks(backbone, vae, folder, window=int(manifest["window"]))
-    texts = sorted(text_cache)
-    np.savez_compressed(
-        folder / bundle_format.TEXT_CACHE,
-        texts=np.array(texts),
-        embeddings=np.stack([text_cache[t] for t in texts]).astype(np.float32),
-    )
-    full = {"format": bundle_format.FORMAT, "version": bundle_format.VERSION, **manifest}
-    full["files"] = {
-        "skeleton": bundle_format.SKELETON_ONNX,
-        "text_vae": bundle_format.TEXT_VAE_ONNX,
-        "text_cache": bundle_format.TEXT_CACHE,
-    }
-    full["export_max_abs_diff"] = diffs
-    (folder / bundle_format.MANIFEST).write_text(json.dumps(full, indent=2) + "\n")
+    final = Path(folder)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    folder = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    previous = final.with_name(f".{final.name}.previous-{os.getpid()}")
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        diffs = export_networks(backbone, vae, folder, window=int(manifest["window"]))
+        texts = sorted(text_cache)
+        np.savez_compressed(
+            folder / bundle_format.TEXT_CACHE,
+            texts=np.array(texts),
+            embeddings=np.stack([text_cache[t] for t in texts]).astype(np.float32),
+        )
+        full = {"format": bundle_format.FORMAT, "version": bundle_format.VERSION, **manifest}
+        full["files"] = {
+            "skeleton": bundle_format.SKELETON_ONNX,
+            "text_vae": bundle_format.TEXT_VAE_ONNX,
+            "text_cache": bundle_format.TEXT_CACHE,
+        }
+        full["export_max_abs_diff"] = diffs
+        (folder / bundle_format.MANIFEST).write_text(json.dumps(full, indent=2) + "\n")
+        if final.exists():
+            final.rename(previous)
+        try:
+            folder.rename(final)
+        except OSError:
+            if previous.exists():
+                previous.rename(final)
+            raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(previous, ignore_errors=True)
     return diffs

@@ -86,3 +86,28 @@ def test_bundle_errors_are_clear(tmp_path, tiny_bundle) -> None:
         bundle.fit_classifier([Action("wave", ("a",)), Action("Wave", ("b",))])
     with pytest.raises(ValueError, match="windows"):
         bundle.encode_windows(np.zeros((1, 32, 25, 3), np.float32))
+
+
+def test_rewriting_a_bundle_replaces_it_whole_and_a_failed_export_keeps_the_old_one(
+    tmp_path, tiny_bundle
+) -> None:
+    source, backbone, vae, _ = tiny_bundle
+    manifest = json.loads((source / "manifest.json").read_text())
+    cache = dict(zip(*_text_cache(source), strict=True))
+    folder = tmp_path / "bundle"
+    write_bundle(folder, backbone, vae, manifest, cache)
+    (folder / "stale.txt").write_text("from an older export")
+    write_bundle(folder, backbone, vae, {**manifest, "note": "second"}, cache)
+    assert not (folder / "stale.txt").exists()
+    assert json.loads((folder / "manifest.json").read_text())["note"] == "second"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(TypeError):  # not JSON-serialisable: fails after the ONNX files are written
+        write_bundle(folder, backbone, vae, {**manifest, "note": object()}, cache)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no partial folder left
+    Bundle.load(folder)
+
+
+def _text_cache(folder: Path) -> tuple[list[str], list[np.ndarray]]:
+    with np.load(folder / "text_embeddings.npz") as data:
+        return [str(t) for t in data["texts"]], list(data["embeddings"])
