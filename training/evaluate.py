@@ -269,14 +269,32 @@ def _gzsl(
     logit_index = [backbone_classes.index(c) for c in seen_classes]
     unseen_feats = _subset(unseen_feats, np.isin(unseen_feats.labels, added_classes))
     result = {}
+    all_probs, all_truth = [], []
     for name, feats in (("S", seen_feats), ("U", unseen_feats)):
         probs = combine_experts(
             feats.logits[:, logit_index], model.logits(feats.features, labels), columns, calibration
         )
-        truth = np.array([labels.index(c) for c in feats.labels])
+        truth = np.array([labels.index(c) for c in feats.labels], dtype=np.int64)
         result[name], result[name + "_balanced"] = _accuracy(probs.argmax(1), truth)
+        all_probs.append(probs)
+        all_truth.append(truth)
     result["H"] = _harmonic(result["S"], result["U"])
+    result["ECE"] = calibration_error(np.concatenate(all_probs), np.concatenate(all_truth))
     return result
+
+
+def calibration_error(probs: np.ndarray, truth: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error of the top probability (equal-width bins, weighted by count)."""
+    if len(truth) == 0:
+        return float("nan")
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == truth
+    which = np.clip((confidence * bins).astype(np.int64), 0, bins - 1)
+    error = 0.0
+    for b in np.unique(which):
+        in_bin = which == b
+        error += in_bin.mean() * abs(float(correct[in_bin].mean()) - float(confidence[in_bin].mean()))
+    return float(error)
 
 
 def gzsl_scenarios(
@@ -298,7 +316,7 @@ def gzsl_scenarios(
     args = (seen_feats, unseen_feats, model, seen_classes)
     out = {"all": _gzsl(*args, unseen_classes, backbone_classes, calibration)}
     singles = [_gzsl(*args, [u], backbone_classes, calibration) for u in unseen_classes]
-    out["single"] = {m: float(np.mean([s[m] for s in singles])) for m in ("S", "U", "H")}
+    out["single"] = {m: float(np.mean([s[m] for s in singles])) for m in ("S", "U", "H", "ECE")}
     return out
 
 
@@ -513,12 +531,12 @@ def summarise(runs: list[dict]) -> dict:
             "val_zsl": [r["val_zsl"] for r in rows],
         }
         for method in METHODS:
-            for m in ("S", "U", "H"):
-                metrics[f"{method}_{m}"] = [r[method]["all"][m] for r in rows]
-                metrics[f"{method}_single_{m}"] = [r[method]["single"][m] for r in rows]
+            for m in ("S", "U", "H", "ECE"):
+                metrics[f"{method}_{m}"] = [r[method]["all"].get(m, np.nan) for r in rows]
+                metrics[f"{method}_single_{m}"] = [r[method]["single"].get(m, np.nan) for r in rows]
             metrics[f"{method}_val_score"] = [selection_score(r[method]["val"]) for r in rows]
         chosen = max(METHODS, key=lambda m: float(np.mean(metrics[f"{m}_val_score"])))
-        for m in ("S", "U", "H", "single_H"):
+        for m in ("S", "U", "H", "single_H", "ECE"):
             metrics[m] = metrics[f"{chosen}_{m}"]
         entry: dict = {
             name: {"mean": round(100 * float(np.mean(v)), 2), "std": round(100 * float(np.std(v)), 2)}
@@ -558,15 +576,16 @@ def markdown_table(summary: dict) -> str:
         return "\n".join(lines)
     lines += [
         "",
-        "GZSL combinations (test H with all unseen added / H with one added at a time; "
-        "val = selection score on the pseudo split):",
+        "GZSL combinations (test H with all unseen added / H with one added at a time / "
+        "calibration error of the top probability with all added; val = selection score on "
+        "the pseudo split):",
         "",
-        "| variant | " + " | ".join(f"{m} H | {m} H (one) | {m} val" for m in METHODS) + " |",
-        "|---|" + "---|" * (3 * len(METHODS)),
+        "| variant | " + " | ".join(f"{m} H | {m} H (one) | {m} ECE | {m} val" for m in METHODS) + " |",
+        "|---|" + "---|" * (4 * len(METHODS)),
     ]
     for variant, entry in summary.items():
         cells = [
-            f"{_cell(entry, f'{m}_H')} | {_cell(entry, f'{m}_single_H')} | {_cell(entry, f'{m}_val_score')}"
+            " | ".join(_cell(entry, f"{m}_{k}") for k in ("H", "single_H", "ECE", "val_score"))
             for m in METHODS
         ]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")

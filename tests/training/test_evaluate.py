@@ -11,6 +11,7 @@ from actzero.training.evaluate import (
     Features,
     LatentModel,
     _cache_key,
+    calibration_error,
     gzsl_scenarios,
     plan_splits,
     summarise,
@@ -116,3 +117,12 @@ def test_summary_chooses_the_gzsl_method_on_validation_not_test() -> None:
     assert entry["method"] == "mixture"
     assert entry["H"]["mean"] == 50.0 and entry["single_H"]["mean"] == 50.0
     assert entry["gate_H"]["mean"] == 90.0 and entry["n"] == 2
+
+
+def test_calibration_error_is_the_gap_between_confidence_and_accuracy() -> None:
+    probs = np.tile(np.array([[0.9, 0.1]]), (10, 1))
+    truth = np.array([0] * 5 + [1] * 5)  # 90% confident, 50% right
+    assert abs(calibration_error(probs, truth) - 0.4) < 1e-9
+    honest = np.array([[0.6, 0.4]] * 5 + [[0.9, 0.1]] * 10)
+    truth = np.array([0, 0, 0, 1, 1] + [0] * 9 + [1])  # 60% and 90% right in their bins
+    assert abs(calibration_error(honest, truth)) < 1e-9
