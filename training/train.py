@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from actzero.model.canonical import CanonicalisationError, canonicalise, fit_length, sliding_windows
-from actzero.model.zeroshot import Calibration
+from actzero.model.zeroshot import Calibration, softmax
 from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
 from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
 from actzero.training.sadvae import SADVAE, SADVAEConfig, train_sadvae
@@ -260,6 +260,34 @@ DEFAULT_CALIBRATION = Calibration(method="mixture", latent_temperature=0.42, thr
 DEFAULT_RETENTION = 0.5
 
 
+def no_action_rates(
+    seen_logits: np.ndarray, labels: np.ndarray, names: Sequence[str], calib: Calibration
+) -> dict:
+    """How often held-out windows of the shipped label set come out as "no action".
+
+    Uses the seen classifier with the calibrated temperature, the score threshold and the
+    idle label, as the worker does for the shipped actions. Returns the share of idle-class
+    windows said to be "no action" (should be high), of other windows (should be low), and the
+    accuracy of the windows that did get a label.
+    """
+    probs = softmax(seen_logits / calib.seen_temperature)
+    best = probs.argmax(axis=1)
+    idle = names.index(calib.idle_label) if calib.idle_label in names else -1
+    none = (probs.max(axis=1) < calib.threshold) | (best == idle)
+    is_idle = labels == idle
+    labelled = ~none
+
+    def share(mask: np.ndarray, of: np.ndarray) -> float | None:
+        return round(float(mask[of].mean()), 4) if of.any() else None
+
+    return {
+        "idle_windows_no_action": share(none, is_idle),
+        "other_windows_no_action": share(none, ~is_idle),
+        "accuracy_when_labelled": share(best == labels, labelled),
+        "windows": int(len(labels)),
+    }
+
+
 def train_default_bundle(
     dataset,
     out_dir: Path,
@@ -342,6 +370,7 @@ def train_default_bundle(
             "train_clips": len(train_idx),
             "heldout_clips": len(held_idx),
             "heldout_window_accuracy": held_accuracy,
+            "heldout_no_action": no_action_rates(held_logits, held_y, names, calib),
             "config": config.to_dict(),
             "dataset_meta": {k: v for k, v in dataset.meta.items() if isinstance(v, str | int | float)},
         },

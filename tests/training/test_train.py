@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from actzero.model.skeleton import BONES, L_WRIST, R_WRIST
+from actzero.model.zeroshot import Calibration
 from actzero.training.augment import (
     AugmentConfig,
     augment_batch,
@@ -20,6 +21,7 @@ from actzero.training.train import (
     backbone_outputs,
     clip_windows,
     fit_temperature,
+    no_action_rates,
     stratified_holdout,
     train_backbone,
 )
@@ -118,3 +120,23 @@ def test_tiny_backbone_learns_left_versus_right() -> None:
     features, logits = backbone_outputs(model, windows)
     assert features.shape == (len(windows), 16)
     assert (logits.argmax(1) == truth).mean() > 0.8
+
+
+def test_no_action_rates_count_idle_and_unsure_windows() -> None:
+    names = ["standing still", "wave", "jump"]
+    logits = np.array(
+        [
+            [5.0, 0.0, 0.0],  # idle, recognised as idle -> no action
+            [0.0, 0.0, 5.0],  # idle, labelled jump
+            [0.0, 5.0, 0.0],  # wave, right
+            [0.0, 0.1, 0.0],  # wave, unsure -> no action
+            [0.0, 5.0, 0.0],  # jump, wrong
+        ]
+    )
+    labels = np.array([0, 0, 1, 1, 2])
+    calib = Calibration(seen_temperature=1.0, threshold=0.5, idle_label="standing still")
+    rates = no_action_rates(logits, labels, names, calib)
+    assert rates["idle_windows_no_action"] == 0.5
+    assert rates["other_windows_no_action"] == round(1 / 3, 4)
+    assert rates["accuracy_when_labelled"] == round(1 / 3, 4)  # jump (idle), wave ok, wave (jump)
+    assert rates["windows"] == 5
