@@ -17,12 +17,14 @@ pseudo-unseen windows) and combined per `Calibration.method`:
   on the seen side, so it is refitted for each backbone on seen data only;
 - "stacking" (calibrated stacking, Chao et al. 2016, on calibrated log-probabilities):
   softmax over [log p_seen - penalty, log p_latent].
-- "mixture" (what the shipped bundle uses): the same gate g, but the unseen side is the
-  latent classifier over ALL labels, p = g * p_seen + (1 - g) * p_latent. With "gate" the
-  unseen side is a softmax over the added labels only, so a user's single added action took
-  the whole unseen share: on the sample video every person became "jumping jacks" at score
-  0.9-1.0 once it was added. Here an added label must also beat the shipped ones in the
-  latent classifier.
+- "mixture": the same gate g, but the unseen side is the latent classifier over ALL labels
+  with the shipped labels' latent logits lowered by `seen_penalty` (calibrated stacking
+  inside the latent expert): p = g * p_seen + (1 - g) * softmax(latent - penalty * seen).
+  With "gate" the unseen side is a softmax over the added labels only, so a single added
+  action takes the whole unseen share whatever the latent classifier says (on the sample
+  video every person became "jumping jacks" at 0.9-1.0 once it was added); here it must
+  also beat the shipped labels in the latent classifier, by the margin the penalty allows.
+  A penalty of 0 is a plain mixture; a large one approaches "gate".
 
 Labels whose top probability is below `threshold`, or whose top label is the idle class,
 give `Prediction.label = None` ("no action").
@@ -213,7 +215,7 @@ def combine_experts(
         return p_seen.astype(np.float32)
     if calibration.method == "mixture":
         gate = seen_gate(p_seen, calibration)[:, None]
-        probs = (1.0 - gate) * softmax(latent_scaled)
+        probs = (1.0 - gate) * softmax(latent_scaled - calibration.seen_penalty * seen_mask)
         probs[:, seen_mask] += gate * p_seen
         return probs.astype(np.float32)
     p_latent = softmax(latent_scaled[:, ~seen_mask])

@@ -212,6 +212,7 @@ class LatentModel:
     ) -> None:
         self.variant, self.embeddings, self.seed = variant, embeddings, seed
         self._classifiers: dict[tuple[int, ...], object] = {}
+        self._logits: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
         local = {c: i for i, c in enumerate(sorted(set(train.labels.tolist())))}
         y = np.array([local[c] for c in train.labels])
         texts = [embeddings[c] for c in sorted(local)]
@@ -226,7 +227,16 @@ class LatentModel:
             self.vae = train_sadvae(train.features, y, texts, replace(vae_config, **overrides), seed=seed)
 
     def logits(self, features: np.ndarray, label_classes: list[int]) -> np.ndarray:
-        """Latent-classifier logits (N, K) for the classes `label_classes` (indices into names)."""
+        """Latent-classifier logits (N, K) for the classes `label_classes` (indices into names).
+
+        Cached per (features array, label set): calibration scores the same windows many times.
+        """
+        key = (id(features), tuple(label_classes))
+        if key not in self._logits:
+            self._logits[key] = (features, self._compute_logits(features, label_classes))
+        return self._logits[key][1]  # the cache holds `features`, so its id is not reused
+
+    def _compute_logits(self, features: np.ndarray, label_classes: list[int]) -> np.ndarray:
         if self.variant == "direct":
             x = np.hstack([features * self.scale, np.ones((len(features), 1))]) @ self.projection
             x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-8
@@ -267,14 +277,16 @@ def _gzsl(
     labels = seen_classes + added_classes
     columns = np.arange(len(seen_classes))
     logit_index = [backbone_classes.index(c) for c in seen_classes]
-    unseen_feats = _subset(unseen_feats, np.isin(unseen_feats.labels, added_classes))
     result = {}
     all_probs, all_truth = [], []
-    for name, feats in (("S", seen_feats), ("U", unseen_feats)):
-        probs = combine_experts(
-            feats.logits[:, logit_index], model.logits(feats.features, labels), columns, calibration
-        )
-        truth = np.array([labels.index(c) for c in feats.labels], dtype=np.int64)
+    groups = (
+        ("S", seen_feats, np.ones(len(seen_feats.labels), dtype=bool)),
+        ("U", unseen_feats, np.isin(unseen_feats.labels, added_classes)),
+    )
+    for name, feats, keep in groups:
+        latent = model.logits(feats.features, labels)[keep]
+        probs = combine_experts(feats.logits[keep][:, logit_index], latent, columns, calibration)
+        truth = np.array([labels.index(c) for c in feats.labels[keep]], dtype=np.int64)
         result[name], result[name + "_balanced"] = _accuracy(probs.argmax(1), truth)
         all_probs.append(probs)
         all_truth.append(truth)
@@ -328,6 +340,7 @@ def selection_score(scenarios: dict) -> float:
 METHODS = ("gate", "mixture", "stacking")
 RETENTIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 PENALTIES = tuple(float(p) for p in np.linspace(-2.0, 8.0, 21))
+MIXTURE_PENALTIES = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
 
 
 def calibrate(
@@ -341,7 +354,7 @@ def calibrate(
     """Fit every GZSL combination on a validation pseudo split (one half to fit, the other to score).
 
     The fitted parameters (the gate's retention for "gate" and "mixture", the penalty for
-    "stacking") maximise `selection_score` on the fitting half.
+    "stacking" and "mixture") maximise `selection_score` on the fitting half.
 
     Returns:
         {method: Calibration for each of METHODS, "retention": {method: share of held-out
@@ -358,10 +371,11 @@ def calibrate(
     seen_fold = rng.random(len(seen_val.labels)) < 0.5
     pseudo_fold = rng.random(len(pseudo.labels)) < 0.5
 
+    folds = {v: (_subset(seen_val, seen_fold == v), _subset(pseudo, pseudo_fold == v)) for v in (True, False)}
+
     def scenarios(calib: Calibration, fold_value: bool) -> dict:
         return gzsl_scenarios(
-            _subset(seen_val, seen_fold == fold_value),
-            _subset(pseudo, pseudo_fold == fold_value),
+            *folds[fold_value],
             model,
             seen_classes,
             pseudo_classes,
@@ -376,14 +390,13 @@ def calibrate(
     stackings = [replace(base, method="stacking", seen_penalty=p) for p in PENALTIES]
     fitted["stacking"] = stackings[best(stackings)]
     fit_logits = seen_val.logits[seen_fold][:, logit_index]
-    for method in ("gate", "mixture"):
-        gates = [
-            replace(base, method=method, gate_threshold=gate_threshold(fit_logits, seen_t, q))
-            for q in RETENTIONS
-        ]
+    thresholds = {q: gate_threshold(fit_logits, seen_t, q) for q in RETENTIONS}
+    for method, penalties in (("gate", (0.0,)), ("mixture", MIXTURE_PENALTIES)):
+        grid = [(q, p) for q in RETENTIONS for p in penalties]
+        gates = [replace(base, method=method, gate_threshold=thresholds[q], seen_penalty=p) for q, p in grid]
         chosen = best(gates)
         fitted[method] = gates[chosen]
-        fitted["retention"][method] = RETENTIONS[chosen]
+        fitted["retention"][method] = grid[chosen][0]
     fitted["val"] = {m: scenarios(fitted[m], False) for m in METHODS}
     return fitted
 

@@ -147,3 +147,24 @@ def test_mixture_does_not_give_a_single_added_label_the_whole_unseen_share():
     assert np.isclose(mixed.sum(), 1.0) and mixed[0, 3] < 0.3
     confident = combine_experts(seen_logits, np.array([[0.0, 0.0, 0.0, 9.0]]), columns, mixture)
     assert confident[0].argmax() == 3
+
+
+def test_mixture_penalty_moves_between_plain_mixture_and_gate():
+    seen_logits = np.array([[0.2, 0.1, 0.0]])  # unsure backbone: the gate goes to the unseen side
+    latent_logits = np.array([[1.0, 0.0, 0.0, 0.0]])  # the latent expert mildly prefers a shipped label
+    columns = np.array([0, 1, 2])
+    added = [
+        combine_experts(
+            seen_logits,
+            latent_logits,
+            columns,
+            Calibration(method="mixture", gate_threshold=0.9, seen_penalty=p),
+        )[0, 3]
+        for p in (0.0, 1.0, 3.0, 20.0)
+    ]
+    assert all(a < b for a, b in zip(added, added[1:], strict=False))  # more penalty, more to the added label
+    gate = combine_experts(
+        seen_logits, latent_logits, columns, Calibration(method="gate", gate_threshold=0.9)
+    )
+    assert abs(added[-1] - gate[0, 3]) < 1e-3
+    assert added[0] < 0.3
