@@ -137,4 +137,8 @@ def evaluate(
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
     console.print(markdown_table(results["summary"]))
+    console.print(
+        f"GZSL settings for a bundle (medians over the full model's runs): "
+        f"{results['recommended_calibration']}"
+    )
     console.print(f"wrote {out / 'results.json'} and {out / 'results.md'} in {results['time_s']:.0f} s")

@@ -518,6 +518,7 @@ def evaluate(
         ],
         "runs": runs,
         "summary": summarise(runs),
+        "recommended_calibration": recommended_calibration(runs),
         "time_s": round(time.time() - started, 1),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -558,6 +559,28 @@ def summarise(runs: list[dict]) -> dict:
         entry["method"] = chosen
         entry["n"] = len(rows)
         out[variant] = entry
+    return out
+
+
+def recommended_calibration(runs: list[dict], variant: str = "full") -> dict:
+    """GZSL settings for a bundle: the method chosen on validation, with the median of each
+    parameter it was fitted with over the runs (latent temperature, seen penalty, retention).
+
+    The seen temperature and the gate threshold are not included: they belong to a backbone
+    and are refitted on the bundle's own held-out clips.
+    """
+    rows = [r for r in runs if r["variant"] == variant]
+    if not rows:
+        return {}
+    method = summarise(rows)[variant]["method"]
+    fitted = [r[method]["calibration"] for r in rows]
+    out = {
+        "method": method,
+        "latent_temperature": float(np.median([c["latent_temperature"] for c in fitted])),
+        "seen_penalty": float(np.median([c["seen_penalty"] for c in fitted])),
+    }
+    if method in rows[0]["retention"]:
+        out["retention"] = float(np.median([r["retention"][method] for r in rows]))
     return out
 
 
