@@ -14,6 +14,7 @@ from actzero.training.evaluate import (
     calibration_error,
     gzsl_scenarios,
     plan_splits,
+    recommended_calibration,
     summarise,
 )
 from actzero.training.sadvae import SADVAEConfig
@@ -126,3 +127,21 @@ def test_calibration_error_is_the_gap_between_confidence_and_accuracy() -> None:
     honest = np.array([[0.6, 0.4]] * 5 + [[0.9, 0.1]] * 10)
     truth = np.array([0, 0, 0, 1, 1] + [0] * 9 + [1])  # 60% and 90% right in their bins
     assert abs(calibration_error(honest, truth)) < 1e-9
+
+
+def test_recommended_calibration_takes_the_chosen_method_and_median_parameters() -> None:
+    val = {"gate": 0.2, "mixture": 0.6, "stacking": 0.4}
+    runs = []
+    for temperature, penalty, retention in ((0.5, 3.0, 0.3), (0.7, 4.0, 0.4), (20.0, 8.0, 0.4)):
+        run = _run("full", val, val)
+        run["retention"] = {"gate": 0.9, "mixture": retention}
+        for m in METHODS:
+            run[m]["calibration"] = {"latent_temperature": temperature, "seen_penalty": penalty}
+        runs.append(run)
+    assert recommended_calibration(runs) == {
+        "method": "mixture",
+        "latent_temperature": 0.7,
+        "seen_penalty": 4.0,
+        "retention": 0.4,
+    }
+    assert recommended_calibration(runs, "direct") == {}
