@@ -9,11 +9,12 @@ keys (ZeroMQ certificate files as written by `create_keypair`).
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import zmq
 import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
 
 log = logging.getLogger("actzero.worker")
 
@@ -95,18 +96,82 @@ def load_public_key(public_file: Path) -> bytes:
     return public
 
 
-def secure_server(socket: zmq.Socket, secret_file: Path, authorised_dir: Path) -> ThreadAuthenticator:
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"  # where libzmq asks a context's authentication handler
+
+
+class CurveAuthenticator:
+    """A ZAP handler thread for one context: CURVE clients whose public key is authorised pass.
+
+    NULL-mechanism sockets of the same context (the worker's loopback sockets) are let through;
+    any other mechanism, and any CURVE key not in the authorised set, is refused. The thread
+    polls with a short timeout and watches a stop flag, so `stop` always returns (pyzmq's own
+    ThreadAuthenticator joins an asyncio thread without a timeout, which can hang at shutdown).
+    """
+
+    def __init__(self, context: zmq.Context, authorised: set[bytes], poll_ms: int = 50) -> None:
+        self.authorised = frozenset(authorised)
+        self.refused = 0
+        self._poll_ms = poll_ms
+        self._stop = threading.Event()
+        self._socket = context.socket(zmq.REP)
+        self._socket.linger = 0
+        self._socket.bind(ZAP_ENDPOINT)
+        self._thread = threading.Thread(target=self._serve, name="actzero-zap", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            if self._socket.poll(self._poll_ms):
+                self._socket.send_multipart(self.answer(self._socket.recv_multipart()))
+
+    def answer(self, request: list[bytes]) -> list[bytes]:
+        """The ZAP reply (RFC 27: version, request id, status code, text, user id, metadata)."""
+        if len(request) < 6 or request[0] != b"1.0":
+            request_id = request[1] if len(request) > 1 else b""
+            return [b"1.0", request_id, b"500", b"malformed ZAP request", b"", b""]
+        request_id, mechanism, credentials = request[1], request[5], request[6:]
+        if mechanism == b"NULL":
+            return [b"1.0", request_id, b"200", b"OK", b"", b""]
+        if mechanism == b"CURVE" and len(credentials) == 1 and credentials[0] in self.authorised:
+            return [b"1.0", request_id, b"200", b"OK", z85.encode(credentials[0]), b""]
+        self.refused += 1
+        if self.refused <= 10 or self.refused % 1000 == 0:  # a refused client retries every 0.1 s
+            log.warning(
+                "refused %s client handshake #%d on the control socket",
+                mechanism.decode(errors="replace"),
+                self.refused,
+            )
+        return [b"1.0", request_id, b"400", b"not authorised", b"", b""]
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the thread and close its socket."""
+        self._stop.set()
+        self._thread.join(timeout=timeout_s)
+        if not self._thread.is_alive():
+            self._socket.close(linger=0)
+
+
+def load_authorised_keys(authorised_dir: Path) -> set[bytes]:
+    """The raw 32-byte public keys of the `*.key` certificate files in `authorised_dir`.
+
+    Raises:
+        ExposureError: no such folder, or no readable key in it.
+    """
+    authorised_dir = Path(authorised_dir)
+    files = sorted(authorised_dir.glob("*.key")) if authorised_dir.is_dir() else []
+    if not files:
+        raise ExposureError(f"no authorised client keys (*.key) in {authorised_dir}")
+    return {z85.decode(load_public_key(f)) for f in files}
+
+
+def secure_server(socket: zmq.Socket, secret_file: Path, authorised_dir: Path) -> CurveAuthenticator:
     """Make `socket` a CURVE server accepting only the client keys in `authorised_dir`.
 
     Call before bind. Returns the running authenticator; stop it when the socket closes.
     """
-    authorised_dir = Path(authorised_dir)
-    if not authorised_dir.is_dir() or not any(authorised_dir.glob("*.key")):
-        raise ExposureError(f"no authorised client keys (*.key) in {authorised_dir}")
+    authorised = load_authorised_keys(authorised_dir)
     public, secret = load_keypair(secret_file)
-    auth = ThreadAuthenticator(socket.context, log=logging.getLogger("actzero.worker.auth"))
-    auth.start()
-    auth.configure_curve(domain="*", location=str(authorised_dir))
+    auth = CurveAuthenticator(socket.context, authorised)
     socket.curve_publickey = public
     socket.curve_secretkey = secret
     socket.curve_server = True

@@ -34,7 +34,7 @@ from actzero.stream.control import MAX_REQUEST_BYTES, send_request
 from actzero.stream.frames import PoseFrame
 from actzero.stream.protocol import MAX_MESSAGE_BYTES, encode_pose_frame
 from actzero.stream.publisher import PublisherConfig
-from actzero.stream.security import ExposureError, check_bind, is_loopback
+from actzero.stream.security import CurveAuthenticator, ExposureError, check_bind, is_loopback
 from actzero.stream.worker import WorkerCore
 from actzero.stream.worker_zmq import ServiceConfig, WorkerService
 
@@ -145,6 +145,40 @@ def test_curve_control_answers_only_authorised_clients(core, tmp_path):
             client_secret=clients / "laptop.key_secret",
         )
         assert reply["ok"] and reply["status"]["control_requests"] == 1  # the refused ones never got in
+
+
+def test_zap_handler_answers_by_mechanism_and_key_and_stops_while_clients_retry(tmp_path):
+    ctx = zmq.Context()
+    auth = CurveAuthenticator(ctx, {b"k" * 32})
+    try:
+        ok, stranger = b"k" * 32, b"s" * 32
+        assert auth.answer([b"1.0", b"7", b"*", b"127.0.0.1", b"", b"CURVE", ok])[1:3] == [b"7", b"200"]
+        assert auth.answer([b"1.0", b"8", b"*", b"127.0.0.1", b"", b"CURVE", stranger])[2] == b"400"
+        assert auth.answer([b"1.0", b"9", b"*", b"127.0.0.1", b"", b"PLAIN", b"u", b"p"])[2] == b"400"
+        assert auth.answer([b"1.0", b"10", b"", b"127.0.0.1", b"", b"NULL"])[2] == b"200"
+        assert auth.answer([b"0.9", b"11"])[1:3] == [b"11", b"500"]
+        assert auth.refused == 2
+        # a refused CURVE client keeps retrying its handshake; stop still returns and the context ends
+        server = ctx.socket(zmq.ROUTER)
+        server.linger = 0
+        server_public, server_secret = zmq.curve_keypair()
+        server.curve_secretkey, server.curve_publickey = server_secret, server_public
+        server.curve_server = True
+        port = server.bind_to_random_port("tcp://127.0.0.1")
+        client = ctx.socket(zmq.REQ)
+        client.linger = 0
+        client.curve_publickey, client.curve_secretkey = zmq.curve_keypair()
+        client.curve_serverkey = server_public
+        client.connect(f"tcp://127.0.0.1:{port}")
+        client.send(b"hello")
+        assert not server.poll(500)  # refused: nothing reaches the server
+        assert auth.refused > 2
+        server.close()
+        client.close()
+    finally:
+        auth.stop(timeout_s=5.0)
+    assert not auth._thread.is_alive()
+    ctx.term()  # would block for ever if the handler's socket were left open
 
 
 def test_oversized_requests_and_texts_are_refused_and_the_worker_carries_on(core):
