@@ -3,8 +3,12 @@
 `canonicalise` maps a (T, 25, 3) NTU-25 sequence (NaN = missing joint) to a finite float32
 sequence in a body-centred frame:
 
-- origin: the mean over valid frames of spine_base (the mean, not the first frame, so one
-  noisy frame does not shift the whole window);
+- origin: spine_base in every frame (root-relative): the path the body travels is removed.
+  The live path cannot provide it: MediaPipe's world landmarks are centred between the hips
+  in every frame, so a person walking across the view keeps the root at the origin, while
+  motion capture keeps the walk's path (median 2.1 body units of root travel in a 64-frame
+  "walk" window vs 0.01 for camera windows; `python bench/trajectory_gap.py`). A model trained
+  with the path learns "walk" = "root moves", which a camera never shows;
 - +y: the body's up axis, the mean over valid frames of the unit spine vector
   spine_base -> spine_shoulder;
 - +x: the subject's left -> right direction, the mean of the hip (l_hip -> r_hip) and
@@ -121,7 +125,7 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
             NaN or inf marks a missing joint.
 
     Returns:
-        Finite float32 (T, 25, 3): origin at the mean spine_base, spine along +y, the
+        Finite float32 (T, 25, 3): spine_base at the origin in every frame, spine along +y, the
         subject's left -> right along +x, unit body size, missing joints filled, the
         template body's bone lengths.
 
@@ -168,11 +172,9 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
     )
     rotation = np.stack([right, up, back])  # rows: new x, y, z axes
 
-    base = arr[valid[:, sk.SPINE_BASE], sk.SPINE_BASE]
-    origin = base.sum(axis=0) / len(base)
-
     filled = _fill(arr, valid)
-    out = ((filled - origin).reshape(-1, 3) @ (rotation.T / size)).reshape(filled.shape)
+    relative = filled - filled[:, sk.SPINE_BASE : sk.SPINE_BASE + 1]
+    out = (relative.reshape(-1, 3) @ (rotation.T / size)).reshape(filled.shape)
     if not np.isfinite(out.sum()):
         raise CanonicalisationError("coordinates overflow (values too large to canonicalise)")
     return normalise_bone_lengths(out)
