@@ -418,20 +418,6 @@ def twist_the_torso(c: Ctx) -> Motion:
     return m
 
 
-def nod(c: Ctx) -> Motion:
-    """The head tips forward and back up repeatedly (yes)."""
-    m = Motion.standing(c.body, c.n)
-    m.neck[:, 0] = 5 + 14 * c.amp * (0.5 - 0.5 * np.cos(2 * np.pi * c.cycle(0.9)))
-    return m
-
-
-def shake_head(c: Ctx) -> Motion:
-    """The head turns left and right repeatedly (no)."""
-    m = Motion.standing(c.body, c.n)
-    m.neck[:, 2] = 28 * c.amp * wave(c.cycle(0.8))
-    return m
-
-
 # ---------------------------------------------------------------------------------------------
 # Legs and the whole body
 
@@ -672,8 +658,6 @@ ACTIONS: dict[str, ActionSpec] = {
     "throw overhand": _one_sided(throw_overhand, 1.8),
     "bend sideways": ActionSpec(bend_sideways, None),
     "twist the torso": ActionSpec(twist_the_torso, None),
-    "nod": ActionSpec(nod, None),
-    "shake head": ActionSpec(shake_head, None),
     "sit down": ActionSpec(sit_down, 2.5),
     "stand up": ActionSpec(stand_up, 2.5),
     "squat": ActionSpec(squat, None),
