@@ -7,7 +7,7 @@ windows in body units: the largest distance of the root from its window mean, wi
 per-window translation either kept (`canonicalise` up to actzero 0.1) or removed per frame
 (`canonicalise` now: root-relative).
 
-Run (needs the data set built by `actzero data build --out cache/dataset-v1.npz --seed 0`):
+Run (needs the data set built by `actzero data build --out cache/dataset-v2.npz --seed 0`):
     python bench/trajectory_gap.py
 """
 
@@ -97,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dataset", type=Path, default=REPO / "cache" / "dataset-v1.npz")
+    parser.add_argument("--dataset", type=Path, default=REPO / "cache" / "dataset-v2.npz")
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
     parser.add_argument("--classes", default="walk,run,walk backwards,jump in place,standing still")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ from actzero.cli.main import app
 data_app = typer.Typer(help="Build and inspect training data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-DEFAULT_OUT = Path("cache") / "dataset-v1.npz"
+DEFAULT_OUT = Path("cache") / "dataset-v2.npz"
 
 
 @data_app.command("layout")
@@ -41,7 +41,7 @@ def build(
 ) -> None:
     """Build the training data set: Bandai Namco mocap + synthetic clips, labelled by training/actions.toml.
 
-    Example: actzero data build --shared ../shared --out cache/dataset-v1.npz --seed 0
+    Example: actzero data build --shared ../shared --out cache/dataset-v2.npz --seed 0
     """
     import time
 
