@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import REPO, Table, load_now, machine_table, print_tables  # noqa: E402
 
 SECTIONS = ("accuracy", "stages", "e2e", "scale", "annotate")
-EVAL_RESULTS = REPO / "runs" / "eval_v2" / "results.json"
+EVAL_RESULTS = REPO / "runs" / "eval_v4" / "results.json"
 IMG = REPO / "docs" / "img"
 
 
