@@ -1,11 +1,12 @@
-"""How sure the backbone is on camera windows, and where the GZSL gate sends them.
+"""How sure each expert is on camera windows, and where the GZSL gate sends them.
 
-Runs the sample video (real MediaPipe, the worker's mapping, tracker and windows) through the
-shipped bundle and records, per classified window, the backbone's calibrated top seen-class
-probability and the soft gate g (the weight of the seen expert in the shipped "mixture"). The
-gate threshold is the level that keeps `retention` of the bundle's held-out seen windows on
-the seen side, so it is the motion-capture reference. With `--add`, one action is added by
-description, as a user would, and the table also shows how many windows it takes.
+Runs a video (default: the bundled sample; real MediaPipe, the worker's mapping, tracker and
+windows, as `actzero annotate` does) through the shipped bundle and records, per classified
+window, the backbone's calibrated top seen-class probability, the soft gate g (the weight of
+the seen expert in the shipped "mixture") and the latent classifier's own top label. The gate
+threshold is the level that keeps `retention` of the bundle's held-out motion-capture windows
+on the seen side, so it is the in-domain reference. With `--add`, one action is added by
+description, as a user would, and the tables show which windows it takes.
 
 Run:
     python bench/camera_gate.py
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +30,14 @@ from report import Table, print_tables  # noqa: E402
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
 from actzero.model.zeroshot import seen_gate, softmax
-from actzero.stream.annotate import annotate_video
-from actzero.stream.capture import SAMPLE_VIDEO
+from actzero.stream.capture import SAMPLE_VIDEO, VideoFileSource
+from actzero.stream.frames import PoseFrame
+from actzero.stream.pose import PoseEstimator
 from actzero.stream.worker import WorkerCore
+
+
+def _counts(labels: list[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in Counter(labels).most_common(3))
 
 
 def main() -> None:
@@ -43,53 +50,76 @@ def main() -> None:
 
     bundle = Bundle.load()
     actions = list(bundle.actions)
-    added = None
     if args.add:
         name, _, description = args.add.partition(":")
         if not description.strip():
             parser.error('--add needs "name: description"')
-        added = name.strip()
-        actions.append(Action(added, (description.strip(),)))
+        actions.append(Action(name.strip(), (description.strip(),)))
     classifier = bundle.fit_classifier(actions)
     calibration = classifier.calibration
     encode = classifier.encode
-    seen_logits: list[np.ndarray] = []
+    batches: list[tuple[np.ndarray, np.ndarray]] = []
 
     def recording_encode(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        logits, z_r = encode(windows)  # type: ignore[operator]
-        seen_logits.append(np.asarray(logits))
-        return logits, z_r
+        seen_logits, z_r = encode(windows)  # type: ignore[operator]
+        batches.append((np.asarray(seen_logits), np.asarray(z_r)))
+        return seen_logits, z_r
 
     classifier.encode = recording_encode
     core = WorkerCore(bundle, actions, classifier=classifier)
-    annotation = annotate_video(args.video, core)
-    logits = np.concatenate(seen_logits)[1:] if seen_logits else np.zeros((0, 1))  # [0]: warm-up
-    top = softmax(logits / calibration.seen_temperature).max(axis=1)
-    gate = seen_gate(softmax(logits / calibration.seen_temperature), calibration)
+    rows: list[tuple[int, str, np.ndarray, np.ndarray]] = []  # track, label, seen logits, z_r
 
-    table = Table(
+    def collect(results: list) -> None:
+        if results:  # one classify step = one encoder batch, windows in result order
+            seen_logits, z_r = batches[-1]
+            rows.extend(
+                (r.track, r.label or "(no action)", seen_logits[i], z_r[i]) for i, r in enumerate(results)
+            )
+
+    with VideoFileSource(args.video, realtime=False) as source, PoseEstimator.create() as pose:
+        for captured in source:
+            image, world, visibility = pose.process(captured.image, captured.timestamp_ms)
+            frame = PoseFrame(
+                "video", captured.index, captured.timestamp_ms / 1000.0, source.width, source.height,
+                image, world, visibility,
+            )
+            collect(core.process(frame))
+        collect(core.classify_ready(flush=True))
+    if not rows:
+        sys.exit(f"no person in {args.video} was tracked long enough for a window")
+
+    seen_probs = softmax(np.stack([r[2] for r in rows]) / calibration.seen_temperature)
+    top = seen_probs.max(axis=1)
+    gate = seen_gate(seen_probs, calibration)
+    latent_top = classifier.latent.logits(np.stack([r[3] for r in rows])).argmax(axis=1)
+    tracks = np.array([r[0] for r in rows])
+
+    summary = Table(
         f"Camera windows of {args.video.name} vs the gate (bundle calibration: {calibration.method})",
         ["quantity", "p10", "median", "p90"],
     )
-    table.add("top seen probability", *np.percentile(top, [10, 50, 90]).tolist())
-    table.add("gate g (weight of the seen expert)", *np.percentile(gate, [10, 50, 90]).tolist())
-    table.notes.append(
-        f"{len(top)} windows; gate threshold {calibration.gate_threshold:.3f} (keeps "
-        f"{bundle.manifest['calibration'].get('retention', float('nan')):.0%} of held-out "
-        "motion-capture windows on the seen side); "
+    summary.add("top seen probability", *np.percentile(top, [10, 50, 90]).tolist())
+    summary.add("gate g (weight of the seen expert)", *np.percentile(gate, [10, 50, 90]).tolist())
+    retention = bundle.manifest["calibration"].get("retention", float("nan"))
+    summary.notes.append(
+        f"{len(rows)} windows; gate threshold {calibration.gate_threshold:.3f} (keeps {retention:.0%} "
+        "of held-out motion-capture windows on the seen side); "
         f"windows with g > 0.5: {np.mean(gate > 0.5):.0%}"
     )
-    if added is not None:
-        labels = [s.label for p in annotation.persons for s in p.segments]
-        spans = [(p.track, s.label, s.end_s - s.start_s) for p in annotation.persons for s in p.segments]
-        taken = sum(d for _, label, d in spans if label == added)
-        total = sum(d for _, _, d in spans)
-        table.notes.append(
-            f"'{added}' labels {taken:.1f} s of {total:.1f} s of segments "
-            f"({', '.join(sorted({f'#{t}' for t, label, _ in spans if label == added}))}); "
-            f"labels seen: {sorted({str(x) for x in labels})}"
+    per_track = Table(
+        "Per track: the label the worker gives and the latent classifier's own top label (3 most frequent)",
+        ["track", "windows", "top seen p (median)", "worker label", "latent top-1"],
+    )
+    for track in sorted(set(tracks.tolist())):
+        mask = tracks == track
+        per_track.add(
+            f"#{track}",
+            int(mask.sum()),
+            float(np.median(top[mask])),
+            _counts([r[1] for r, m in zip(rows, mask, strict=True) if m]),
+            _counts([classifier.labels[k] for k in latent_top[mask]]),
         )
-    print_tables([table])
+    print_tables([summary, per_track])
 
 
 if __name__ == "__main__":
