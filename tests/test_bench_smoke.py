@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,25 @@ def test_write_report_keeps_the_hand_written_summary(tmp_path: Path) -> None:
     text = out.read_text()
     assert "The knee is at 40 tracks." in text and "old tables" not in text
     assert text.index("The knee") < text.index("**Machine**") < text.index("## New section")
+
+
+@pytest.mark.slow  # real MediaPipe on 75 half-size frames
+def test_camera_gate_reports_every_tracked_window(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "cli"))
+    from _sample_cut import write_sample_cut
+
+    video = write_sample_cut(tmp_path / "cut.mp4", seconds=2.5)
+    script = [sys.executable, str(BENCH / "camera_gate.py"), "--video", str(video)]
+    done = subprocess.run(
+        [*script, "--add", "jumping jacks: Jumps with arms overhead."],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| #")]
+    windows = int(re.search(r"- (\d+) windows; gate threshold", done.stdout).group(1))
+    assert rows and sum(int(row.split("|")[2]) for row in rows) == windows  # every window has a track
+    assert "| top seen probability |" in done.stdout and "| gate g" in done.stdout
+    refused = subprocess.run([*script, "--add", "no description"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and 'needs "name: description"' in refused.stderr
