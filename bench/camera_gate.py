@@ -30,8 +30,8 @@ from report import Table, print_tables  # noqa: E402
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
 from actzero.model.zeroshot import seen_gate, softmax
+from actzero.stream.annotate import video_pose_frames
 from actzero.stream.capture import SAMPLE_VIDEO, VideoFileSource
-from actzero.stream.frames import PoseFrame
 from actzero.stream.pose import PoseEstimator
 from actzero.stream.worker import WorkerCore
 
@@ -77,12 +77,7 @@ def main() -> None:
             )
 
     with VideoFileSource(args.video, realtime=False) as source, PoseEstimator.create() as pose:
-        for captured in source:
-            image, world, visibility = pose.process(captured.image, captured.timestamp_ms)
-            frame = PoseFrame(
-                "video", captured.index, captured.timestamp_ms / 1000.0, source.width, source.height,
-                image, world, visibility,
-            )
+        for frame in video_pose_frames(source, pose, "video"):
             collect(core.process(frame))
         collect(core.classify_ready(flush=True))
     if not rows:

@@ -233,9 +233,17 @@ def _frame_count(path: Path) -> int:
     return int(count) if np.isfinite(count) and count > 0 else 0
 
 
-def _pose_frames(
-    source: VideoFileSource, pose: PoseEstimator, name: str, progress: ProgressCallback | None, total: int
+def video_pose_frames(
+    source: VideoFileSource,
+    pose: PoseEstimator,
+    name: str,
+    progress: ProgressCallback | None = None,
+    total: int = 0,
 ) -> Iterator[PoseFrame]:
+    """Each frame of an open video as a `PoseFrame` of source `name` (MediaPipe in VIDEO mode).
+
+    `progress(done, total)` is called after each frame when given.
+    """
     for captured in source:
         image, world, visibility = pose.process(captured.image, captured.timestamp_ms)
         yield PoseFrame(
@@ -290,7 +298,7 @@ def annotate_video(
             VideoFileSource(path, realtime=False) as source,
             PoseEstimator.create(pose_options or PoseOptions()) as pose,
         ):
-            for frame in _pose_frames(source, pose, name, progress, total):
+            for frame in video_pose_frames(source, pose, name, progress, total):
                 frames += 1
                 results.extend(core.process(frame))
                 track_ids = core.track_ids(frame.source)

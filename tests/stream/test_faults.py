@@ -147,7 +147,7 @@ def test_curve_control_answers_only_authorised_clients(core, tmp_path):
         assert reply["ok"] and reply["status"]["control_requests"] == 1  # the refused ones never got in
 
 
-def test_zap_handler_answers_by_mechanism_and_key_and_stops_while_clients_retry(tmp_path):
+def test_zap_handler_answers_by_mechanism_and_key_and_stops_while_clients_retry():
     ctx = zmq.Context()
     auth = CurveAuthenticator(ctx, {b"k" * 32})
     try:
