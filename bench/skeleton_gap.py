@@ -7,8 +7,12 @@ Prints three tables:
 3. calibration: scale-free proportions measured on the raw MediaPipe landmarks and on the
    BVH-derived joints, and the `model.mapping` constants they imply.
 
+With --kinect, prints instead the bone lengths of the Kinect sources (training/kinect_sources.py,
+raw joints over each clip's body size) against the NTU template body (model.canonical.TEMPLATE_POSE).
+
 Run (needs ../shared/data/video and the Bandai archives extracted under cache/bandai-namco):
     python bench/skeleton_gap.py
+    python bench/skeleton_gap.py --kinect utd-mhad kinder-gator nw-ucla msr-action3d citi
     python bench/skeleton_gap.py --normalise-bones
     python bench/skeleton_gap.py --bvh-glob 'cache/bandai-namco/*/data/*_walk_*.bvh' --max-clips 12
 """
@@ -216,6 +220,42 @@ def calibration_table(world: np.ndarray, visibility: np.ndarray, train: np.ndarr
     return table
 
 
+def kinect_bone_table(sources: list[str], shared: Path, cache: Path, max_clips: int) -> Table:
+    """Median bone length / body size of each Kinect source's clips (every n-th clip, at most
+    `max_clips`) next to the NTU template's; the caption gives each source's mean |log ratio|."""
+    from actzero.model.canonical import TEMPLATE_POSE
+    from actzero.training.kinect_sources import iter_clips
+
+    pairs = [*sk.BONES, (sk.L_HIP, sk.R_HIP), (sk.L_SHOULDER, sk.R_SHOULDER)]
+    names = [f"{sk.JOINT_NAMES[c]} <- {sk.JOINT_NAMES[p]}" for c, p in sk.BONES] + [
+        "hip width",
+        "shoulder width",
+    ]
+    template = np.array([_norm(TEMPLATE_POSE[c] - TEMPLATE_POSE[p]) for c, p in pairs])
+    ratios = {}
+    for source in sources:
+        clips = list(iter_clips(source, shared, cache))
+        lengths = []
+        for clip in clips[:: max(1, len(clips) // max_clips)][:max_clips]:
+            joints = clip.joints.astype(np.float64)
+            lengths.append(
+                np.stack([_norm(joints[:, c] - joints[:, p]) for c, p in pairs], -1) / sk.body_size(joints)
+            )
+        ratios[source] = np.array([_median(column) for column in np.concatenate(lengths).T]) / template
+    table = Table(title="Bone length / body size: Kinect sources over the NTU template (median over frames)")
+    table.add_column("bone (child <- parent)")
+    table.add_column("template", justify="right")
+    for source in sources:
+        table.add_column(source, justify="right")
+    for i, name in enumerate(names):
+        table.add_row(name, f"{template[i]:.3f}", *(f"{ratios[s][i]:.2f}" for s in sources))
+    gaps = {s: np.nanmean(np.abs(np.log(r[: len(sk.BONES)]))) for s, r in ratios.items()}
+    table.caption = "mean |log(source / template)| over the bones (NaN thumbs left out): " + ", ".join(
+        f"{s} {g:.3f}" for s, g in gaps.items()
+    )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video", type=Path, default=VIDEO)
@@ -231,9 +271,15 @@ def main() -> None:
     parser.add_argument(
         "--normalise-bones", action="store_true", help="apply canonical.normalise_bone_lengths to both"
     )
+    parser.add_argument("--kinect", nargs="+", metavar="SOURCE", help="compare these Kinect sources instead")
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--cache", type=Path, default=REPO / "cache" / "kinect")
     args = parser.parse_args()
 
     console = Console()
+    if args.kinect:
+        console.print(kinect_bone_table(args.kinect, args.shared, args.cache, max(args.max_clips, 1)))
+        return
     if args.reference == "bvh":
         paths = sorted(glob.glob(args.bvh_glob))[: args.max_clips]
         if not paths:

@@ -6,8 +6,11 @@
   CTR-GCN layout (``x_train`` / ``x_test`` of shape (N, T, 150), two persons of 25 x 3).
 - ``.skeleton``: NTU RGB+D raw text (docs/skeletons.md), one clip per tracked body.
 - ``.npy``: pre-processed NTU arrays (N, 3, T, 25, M) (ST-GCN / Shift-GCN), person 0 of
-  each sample; or a single (T, 25, 3) clip.
+  each sample; or a single (T, 25, 3) clip; or a CITI-DailyActivities3D clip, (T, 57) or
+  (T, 19, 3) (`model.kinect.citi_to_ntu`).
 - ``.bvh``: the Bandai Namco rig, via `model.bvh.read_bvh_ntu`.
+- Kinect v1-family files, via `model.kinect`: ``.mat`` (UTD-MHAD), ``.csv`` (Kinder-Gator),
+  ``.json`` (NW-UCLA), ``.txt`` (MSR Action3D). They declare their frame rate as BVH does.
 
 Coordinates are returned as stored (NTU camera space is metres, y up); NaN marks missing
 joints. User mistakes raise `SkeletonFileError` (a ValueError) naming the file, and for
@@ -45,8 +48,9 @@ def read_skeleton_file(path: str | os.PathLike[str], fps: float | None = None) -
     """Read every skeleton clip in a file.
 
     Args:
-        path: a .npz, .skeleton, .npy or .bvh file.
-        fps: frame rate of the clips; None uses the rate the file declares (BVH) or 30 fps.
+        path: a .npz, .skeleton, .npy, .bvh file or a Kinect v1-family file (module docstring).
+        fps: frame rate of the clips; None uses the rate the file or its source declares (BVH,
+            Kinect family) or 30 fps.
 
     Returns:
         (clip name, (T, 25, 3) float32 joints with NaN for missing ones, fps) per clip, T >= 1.
@@ -66,16 +70,36 @@ def read_skeleton_file(path: str | os.PathLike[str], fps: float | None = None) -
 
         joints, file_fps = read_bvh_ntu(path)
         return [(path.stem, joints, float(fps or file_fps))]
+    if suffix in _KINECT_SUFFIXES:
+        joints, file_fps = _read_kinect(path, suffix)
+        return [(path.stem, joints, float(fps or file_fps))]
     readers = {".npz": _read_npz, ".skeleton": _read_ntu_skeleton, ".npy": _read_npy}
     if suffix not in readers:
         raise SkeletonFileError(
-            f"{path}: unsupported file type {suffix or '(none)'!r}; expected .npz, .skeleton, .npy or .bvh"
+            f"{path}: unsupported file type {suffix or '(none)'!r}; expected .npz, .skeleton, .npy, .bvh, "
+            ".mat, .csv, .json or .txt"
         )
     clips = readers[suffix](path)
     if not clips:
         raise SkeletonFileError(f"{path}: contains no skeleton frames")
     rate = float(fps or DEFAULT_FPS)
     return [(name, joints, rate) for name, joints in clips]
+
+
+_KINECT_SUFFIXES = (".mat", ".csv", ".json", ".txt")
+
+
+def _read_kinect(path: Path, suffix: str) -> tuple[np.ndarray, float]:
+    """A Kinect v1-family file (model/kinect.py) -> (joints, the source's frame rate)."""
+    from actzero.model import kinect
+
+    if suffix == ".mat":
+        return kinect.read_utd_mhad(path), kinect.KINECT_V1_FPS
+    if suffix == ".csv":
+        return kinect.read_kinder_gator(path)
+    if suffix == ".json":
+        return kinect.read_nw_ucla(path), kinect.KINECT_V1_FPS
+    return kinect.read_msr_action3d(path), kinect.MSR_ACTION3D_FPS
 
 
 def _as_clip(array: np.ndarray, where: str) -> np.ndarray:
@@ -149,6 +173,10 @@ def _read_npy(path: Path) -> list[tuple[str, np.ndarray]]:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise SkeletonFileError(f"{path}: not a readable .npy array ({exc})") from exc
+    if _is_citi(array):
+        from actzero.model.kinect import citi_to_ntu
+
+        return [(path.stem, citi_to_ntu(array, str(path)))]
     if array.ndim == 3:
         return [(path.stem, _as_clip(np.asarray(array), str(path)))]
     if array.ndim != 5 or array.shape[1] != 3 or array.shape[3] != sk.NUM_JOINTS or array.shape[4] < 1:
@@ -163,6 +191,11 @@ def _read_npy(path: Path) -> list[tuple[str, np.ndarray]]:
         if len(joints):
             clips.append((f"{path.stem}[{i}]", _as_clip(joints, f"{path}: sample {i}")))
     return clips
+
+
+def _is_citi(array: np.ndarray) -> bool:
+    """A CITI-DailyActivities3D clip: 19 joints, flat (T, 57) or (T, 19, 3); never an NTU shape."""
+    return (array.ndim == 2 and array.shape[1] == 57) or (array.ndim == 3 and array.shape[1:] == (19, 3))
 
 
 class _Lines:

@@ -13,3 +13,32 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+def _extract_members(archive: Path, names: list[str], into: Path) -> list[Path]:
+    import tarfile
+
+    wanted = set(names)
+    with tarfile.open(archive, "r:xz") as tar:
+        for member in tar:  # read only as far as the last wanted member
+            if member.name in wanted:
+                tar.extract(member, into, filter="data")
+                wanted.discard(member.name)
+                if not wanted:
+                    break
+    assert not wanted, f"{archive} lacks {sorted(wanted)}"
+    return [into / name for name in names]
+
+
+@pytest.fixture
+def kinect_files(tmp_path: Path):
+    """kinect_files(folder, archive name, member paths) -> the members of a ../shared/data/kinect
+    archive, extracted into tmp_path/extracted; skips the test when the archive is absent."""
+
+    def extract(folder: str, name: str, members: list[str]) -> list[Path]:
+        archive = SHARED / "data" / "kinect" / folder / name
+        if not archive.is_file():
+            pytest.skip(f"{archive} is not present")
+        return _extract_members(archive, members, tmp_path / "extracted")
+
+    return extract

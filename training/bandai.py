@@ -85,22 +85,38 @@ def extract_archives(shared_dir: Path, cache_dir: Path, progress: bool = True) -
     Raises:
         BandaiError: an archive is missing.
     """
+    return [
+        extract_once(archive_dir(shared_dir) / f"{name}.tar.xz", name, cache_dir, progress, BandaiError)
+        for name in DATASETS
+    ]
+
+
+def extract_once(
+    archive: Path, folder: str, cache_dir: Path, progress: bool = True, error: type[ValueError] = ValueError
+) -> Path:
+    """Extract the .tar.xz `archive`, which holds `folder`/, into `cache_dir` unless already there.
+
+    The archive is unpacked into a temporary folder inside `cache_dir` and `folder` is renamed
+    into place, so an interrupted extraction is never mistaken for a finished one.
+
+    Returns:
+        cache_dir / folder.
+
+    Raises:
+        error: the archive is missing or does not contain `folder`/.
+    """
     cache_dir = Path(cache_dir)
-    folders = []
-    for name in DATASETS:
-        target = cache_dir / name
-        if not target.is_dir():
-            archive = archive_dir(shared_dir) / f"{name}.tar.xz"
-            if not archive.is_file():
-                raise BandaiError(f"missing archive {archive} (is --shared the ../shared folder?)")
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".extract-") as tmp:
-                _extract(archive, Path(tmp), progress)
-                if not (Path(tmp) / name).is_dir():
-                    raise BandaiError(f"{archive} does not contain the folder {name}/")
-                shutil.move(str(Path(tmp) / name), target)
-        folders.append(target)
-    return folders
+    target = cache_dir / folder
+    if not target.is_dir():
+        if not archive.is_file():
+            raise error(f"missing archive {archive} (is --shared the ../shared folder?)")
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".extract-") as tmp:
+            _extract(archive, Path(tmp), progress)
+            if not (Path(tmp) / folder).is_dir():
+                raise error(f"{archive} does not contain the folder {folder}/")
+            shutil.move(str(Path(tmp) / folder), target)
+    return target
 
 
 def _extract(archive: Path, into: Path, progress: bool) -> None:

@@ -44,6 +44,20 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _mat(**variables) -> bytes:
+    import scipy.io
+
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, variables)
+    return buffer.getvalue()
+
+
+def _kinder_gator_rows(rows: list[str]) -> bytes:
+    from actzero.model.kinect import KINDER_GATOR_HEADER
+
+    return ("\n".join([",".join(KINDER_GATOR_HEADER) + ",", *rows]) + "\n").encode()
+
+
 def _zip_member(name: str, data: bytes) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -77,7 +91,31 @@ BAD_SKELETON_FILES = [
     ("joints.npy", _npy(np.zeros((2, 3, 10, 17, 1), np.float32)), SkeletonFileError, "(N, 3, T, 25, M)"),
     ("flat.npy", _npy(np.zeros((10, 75), np.float32)), SkeletonFileError, "(N, 3, T, 25, M)"),
     ("zeros.npy", _npy(np.zeros((2, 3, 10, 25, 2), np.float32)), SkeletonFileError, "no skeleton frames"),
-    ("clip.mat", b"MATLAB 5.0", SkeletonFileError, "unsupported file type '.mat'"),
+    ("clip.xyz", b"data", SkeletonFileError, "unsupported file type '.xyz'"),
+    ("clip.mat", b"MATLAB 5.0", SkeletonFileError, "not a readable MATLAB .mat file"),
+    ("other.mat", _mat(other=np.zeros((20, 3, 4))), SkeletonFileError, "no numeric variable 'd_skel'"),
+    ("shape.mat", _mat(d_skel=np.zeros((25, 3, 4))), SkeletonFileError, "expected (20, 3, T)"),
+    ("zeros.mat", _mat(d_skel=np.zeros((20, 3, 4))), SkeletonFileError, "every frame is all zero"),
+    (
+        "header.csv",
+        b"Timestamp,X,Y,Z,\n1,2,3,4,\n",
+        SkeletonFileError,
+        "header.csv:1: not a Kinder-Gator header",
+    ),
+    ("short.csv", _kinder_gator_rows(["1," * 10]), SkeletonFileError, "short.csv:2: 11 fields, expected 63"),
+    ("words.csv", _kinder_gator_rows(["1," + "a," * 62]), SkeletonFileError, "words.csv:2: non-numeric"),
+    ("binary.csv", bytes(range(256)) * 8, SkeletonFileError, "not a Kinder-Gator CSV text file"),
+    ("cut.json", b'{"skeletons": [[[0.1, 0.2', SkeletonFileError, "not a readable JSON file"),
+    ("list.json", b"[1, 2]", SkeletonFileError, "no 'skeletons' list"),
+    ("joints.json", b'{"skeletons": [[[1, 2, 3]]]}', SkeletonFileError, "expected (T, 20, 3)"),
+    ("ragged.json", b'{"skeletons": [[[1, 2, 3]], [1]]}', SkeletonFileError, "not a T x 20 x 3 list"),
+    ("fields.txt", b"0.1 0.2 3.0\n", SkeletonFileError, "fields.txt:1: 3 fields, expected 4"),
+    ("cut.txt", b"0.1 0.2 3.0 1\n" * 30, SkeletonFileError, "30 joint lines, not a multiple of 20"),
+    ("words.txt", b"0.1 0.2 abc 1\n", SkeletonFileError, "words.txt:1: non-numeric value"),
+    ("zeros.txt", b"0 0 0 0\n" * 40, SkeletonFileError, "every frame is all zero"),
+    ("inf.txt", b"0.1 0.2 inf 1\n" * 20, SkeletonFileError, "non-finite"),
+    ("citi.npy", _npy(np.zeros((100, 57), np.float32)), SkeletonFileError, "every frame is an outlier"),
+    ("citi-nan.npy", _npy(np.full((100, 19, 3), np.nan)), SkeletonFileError, "non-finite"),
     ("clip", b"data", SkeletonFileError, "unsupported file type '(none)'"),
     ("empty.skeleton", b"", SkeletonFileError, "unexpected end of file, expected the frame count"),
     ("words.skeleton", b"abc\n", SkeletonFileError, "expected the frame count (an integer)"),
@@ -183,6 +221,10 @@ def test_huge_bogus_files_are_refused_with_bounded_memory(tmp_path):
         "zeros.skeleton": b"",
         "zeros.npz": b"",
         "zeros.npy": b"",
+        "zeros.mat": b"",
+        "zeros.csv": b"",
+        "zeros.json": b"",
+        "zeros.txt": b"",
         "clip.npy": header.getvalue(),
     }
     paths = []

@@ -217,9 +217,9 @@ def test_npy_single_clip_and_bad_shape(tmp_path):
 
 
 def test_unsupported_missing_or_bad_rate(tmp_path):
-    other = tmp_path / "clip.csv"
+    other = tmp_path / "clip.xyz"
     other.write_text("1,2,3\n")
-    with pytest.raises(SkeletonFileError, match=r"unsupported file type '\.csv'"):
+    with pytest.raises(SkeletonFileError, match=r"unsupported file type '\.xyz'"):
         read_skeleton_file(other)
     with pytest.raises(FileNotFoundError):
         read_skeleton_file(tmp_path / "nope.npz")
