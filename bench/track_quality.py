@@ -67,8 +67,14 @@ def cached_pose_frames(video: Path, cache: Path) -> list[PoseFrame]:
     bounds = np.concatenate([[0], np.cumsum(data["counts"])])
     return [
         PoseFrame(
-            video.stem, int(index), float(ts), width, height,
-            data["image"][a:b], data["world"][a:b], data["visibility"][a:b],
+            video.stem,
+            int(index),
+            float(ts),
+            width,
+            height,
+            data["image"][a:b],
+            data["world"][a:b],
+            data["visibility"][a:b],
         )  # fmt: skip
         for index, ts, a, b in zip(data["index"], data["ts"], bounds[:-1], bounds[1:], strict=True)
     ]
