@@ -113,3 +113,20 @@ def test_camera_gate_reports_every_tracked_window(tmp_path: Path) -> None:
     assert "| top seen probability |" in done.stdout and "| gate g" in done.stdout
     refused = subprocess.run([*script, "--add", "no description"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and 'needs "name: description"' in refused.stderr
+
+
+def test_track_quality_counts_switches_and_spurious_ids() -> None:
+    import track_quality
+
+    # two people walking apart; a ghost far from both in frame 2
+    centres = [np.array([[0.2 + 0.01 * f, 0.5], [1.0 - 0.01 * f, 0.5]]) for f in range(6)]
+    centres[2] = np.vstack([centres[2], [[0.6, 0.9]]])
+    people = {"a": [(0, 0.2, 0.5), (5, 0.25, 0.5)], "b": [(0, 1.0, 0.5), (5, 0.95, 0.5)]}
+    labels = track_quality.label_people(centres, people)
+    assert labels[2] == {"a": 0, "b": 1}
+    ids = [np.array([0, 1]), np.array([0, 1]), np.array([0, -1, 2]), np.array([0, 3])]
+    ids += [np.array([0, 1]), np.array([0, 1])]  # b: 1, (none), 3, 1 -> two switches
+    summary, per_person, per_id = track_quality.quality_tables(ids, labels, 30.0, "t")
+    assert summary.values[0] == (4, 4, 1, 2, 1, 2)
+    assert per_person.values == [("a", 6, 6, "0", 0), ("b", 6, 5, "1 3", 2)]
+    assert per_id.column("detections of")[2] == "nobody 1"
