@@ -7,7 +7,9 @@
 - ``.skeleton``: NTU RGB+D raw text (docs/skeletons.md), one clip per tracked body.
 - ``.npy``: pre-processed NTU arrays (N, 3, T, 25, M) (ST-GCN / Shift-GCN), person 0 of
   each sample; or a single (T, 25, 3) clip.
-- ``.bvh``: the Bandai Namco rig, via `model.bvh.read_bvh_ntu`.
+- ``.bvh``: a known rig (Bandai Namco, CMU), via `model.bvh.read_bvh_ntu`.
+- ``.amc``: Acclaim motion (CMU, HDM05) on the ``.asf`` skeleton beside it
+  (`model.asf_amc.find_asf`), via `model.asf_amc.read_amc_ntu`; 120 fps unless `fps` is given.
 
 Coordinates are returned as stored (NTU camera space is metres, y up); NaN marks missing
 joints. User mistakes raise `SkeletonFileError` (a ValueError) naming the file, and for
@@ -45,8 +47,9 @@ def read_skeleton_file(path: str | os.PathLike[str], fps: float | None = None) -
     """Read every skeleton clip in a file.
 
     Args:
-        path: a .npz, .skeleton, .npy or .bvh file.
-        fps: frame rate of the clips; None uses the rate the file declares (BVH) or 30 fps.
+        path: a .npz, .skeleton, .npy, .bvh or .amc file.
+        fps: frame rate of the clips; None uses the rate the file declares (BVH), 120 fps for
+            AMC (the CMU/HDM05 capture rate) or 30 fps.
 
     Returns:
         (clip name, (T, 25, 3) float32 joints with NaN for missing ones, fps) per clip, T >= 1.
@@ -66,10 +69,16 @@ def read_skeleton_file(path: str | os.PathLike[str], fps: float | None = None) -
 
         joints, file_fps = read_bvh_ntu(path)
         return [(path.stem, joints, float(fps or file_fps))]
+    if suffix == ".amc":
+        from actzero.model.asf_amc import find_asf, read_amc_ntu
+
+        joints, file_fps = read_amc_ntu(path, find_asf(path))
+        return [(path.stem, joints, float(fps or file_fps))]
     readers = {".npz": _read_npz, ".skeleton": _read_ntu_skeleton, ".npy": _read_npy}
     if suffix not in readers:
         raise SkeletonFileError(
-            f"{path}: unsupported file type {suffix or '(none)'!r}; expected .npz, .skeleton, .npy or .bvh"
+            f"{path}: unsupported file type {suffix or '(none)'!r}; "
+            "expected .npz, .skeleton, .npy, .bvh or .amc"
         )
     clips = readers[suffix](path)
     if not clips:
