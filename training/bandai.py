@@ -17,9 +17,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import tarfile
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero.model.bvh import bvh_to_ntu, read_bvh
+from actzero.training.sources import SourceError, extract_archive
 
 DATASETS = ("Bandai-Namco-Research-Motiondataset-1", "Bandai-Namco-Research-Motiondataset-2")
 LICENCE = "CC BY-NC 4.0"
@@ -79,38 +77,16 @@ def archive_dir(shared_dir: Path) -> Path:
 def extract_archives(shared_dir: Path, cache_dir: Path, progress: bool = True) -> list[Path]:
     """Extract both archives into `cache_dir` unless already there; return the dataset folders.
 
-    Each archive is unpacked into a temporary folder inside `cache_dir` and renamed into
-    place, so an interrupted extraction is never mistaken for a finished one.
-
     Raises:
-        BandaiError: an archive is missing.
+        BandaiError: an archive is missing or lacks its folder.
     """
-    cache_dir = Path(cache_dir)
-    folders = []
-    for name in DATASETS:
-        target = cache_dir / name
-        if not target.is_dir():
-            archive = archive_dir(shared_dir) / f"{name}.tar.xz"
-            if not archive.is_file():
-                raise BandaiError(f"missing archive {archive} (is --shared the ../shared folder?)")
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".extract-") as tmp:
-                _extract(archive, Path(tmp), progress)
-                if not (Path(tmp) / name).is_dir():
-                    raise BandaiError(f"{archive} does not contain the folder {name}/")
-                shutil.move(str(Path(tmp) / name), target)
-        folders.append(target)
-    return folders
-
-
-def _extract(archive: Path, into: Path, progress: bool) -> None:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn(f"extract {archive.name}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress) as bar:
-        with bar.wrap_file(archive.open("rb"), total=archive.stat().st_size) as stream:
-            with tarfile.open(fileobj=stream, mode="r:xz") as tar:
-                tar.extractall(into, filter="data")
+    try:
+        return [
+            extract_archive(archive_dir(shared_dir) / f"{name}.tar.xz", cache_dir, name, progress)
+            for name in DATASETS
+        ]
+    except SourceError as error:
+        raise BandaiError(str(error)) from None
 
 
 def _labels(path: Path) -> list[str]:
