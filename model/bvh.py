@@ -1,4 +1,4 @@
-"""BVH motion capture: a general reader, forward kinematics, and the Bandai Namco rig -> NTU-25.
+"""BVH motion capture: a general reader, forward kinematics, and known rigs (Bandai Namco, CMU) -> NTU-25.
 
 The reader accepts any BVH hierarchy (ROOT / JOINT / End Site, OFFSET, CHANNELS with any
 count and order per joint) and a MOTION section with `Frames:` and `Frame Time:`. Motion
@@ -395,32 +395,153 @@ _BANDAI_RIG_MAP: tuple[tuple[int, str, tuple[float, float, float]], ...] = (
 # is right-handed with anatomical left/right). The actors face +z in the rig's world
 # (walks go from z = -5 m to +5 m); NTU subjects face the camera, i.e. -z, so turn 180 degrees
 # about y. (Canonicalisation fixes the facing anyway; this keeps raw clips NTU-like.)
-_BANDAI_TO_NTU_AXES = np.diag([-1.0, 1.0, -1.0])
+# The CMU rigs (BVH below, ASF/AMC in model/asf_amc.py) also stand facing +z, left at +x.
+FACE_MINUS_Z = np.diag([-1.0, 1.0, -1.0])
 _CENTIMETRES = 0.01
+# CMU ASF length unit: `:units length 0.45` means 1 unit = 1 / 0.45 inch.
+CMU_ASF_UNIT_METRES = 0.0254 / 0.45
+
+# CMU mocap, B. Hahne's "Daz-friendly" BVH conversion (43 joints, centimetres, one skeleton
+# for every subject; ../shared/data/mocap/cmu-partial/README.md). Joints sit at the starts of
+# their bones (BVH), rest pose facing +z with the left side at +x, like the Bandai rig.
+# Choices (rest-pose offsets, centimetres, in the joint's frame = world axes at rest):
+# - spine_base = 5 cm above `hip` (the root sits ~3 cm below the thigh joints; Kinect's
+#   spine base is a few cm above the hip joints); spine_mid = `abdomen` (21 cm above `hip`).
+# - spine_shoulder = 18 cm up `chest`: shoulder height (the collars start 19 cm up, the
+#   shoulder joints 17 cm); `neck` itself is 5 cm above the shoulders.
+# - neck = `head` (base of the skull); head = 10 cm above it, as for the Bandai rig.
+# - hand = halfway from the wrist (`lHand`) to the middle finger's knuckle (`lMid1`); hand
+#   tip = the middle finger's end; thumb = the thumb's end.
+# - hips, knees, ankles = `lThigh`, `lShin`, `lFoot`; foot = the foot's End Site (toes).
+_CMU_DAZ_RIG_MAP: tuple[tuple[int, str, tuple[float, float, float]], ...] = (
+    (skeleton.SPINE_BASE, "hip", (0.0, 5.0, 0.0)),
+    (skeleton.SPINE_MID, "abdomen", (0.0, 0.0, 0.0)),
+    (skeleton.NECK, "head", (0.0, 0.0, 0.0)),
+    (skeleton.HEAD, "head", (0.0, 10.0, 0.0)),
+    (skeleton.L_SHOULDER, "lShldr", (0.0, 0.0, 0.0)),
+    (skeleton.L_ELBOW, "lForeArm", (0.0, 0.0, 0.0)),
+    (skeleton.L_WRIST, "lHand", (0.0, 0.0, 0.0)),
+    (skeleton.L_HAND, "lHand", (4.12, 0.59, 1.71)),
+    (skeleton.R_SHOULDER, "rShldr", (0.0, 0.0, 0.0)),
+    (skeleton.R_ELBOW, "rForeArm", (0.0, 0.0, 0.0)),
+    (skeleton.R_WRIST, "rHand", (0.0, 0.0, 0.0)),
+    (skeleton.R_HAND, "rHand", (-4.12, 0.59, 1.71)),
+    (skeleton.L_HIP, "lThigh", (0.0, 0.0, 0.0)),
+    (skeleton.L_KNEE, "lShin", (0.0, 0.0, 0.0)),
+    (skeleton.L_ANKLE, "lFoot", (0.0, 0.0, 0.0)),
+    (skeleton.L_FOOT, "lFoot_End", (0.0, 0.0, 0.0)),
+    (skeleton.R_HIP, "rThigh", (0.0, 0.0, 0.0)),
+    (skeleton.R_KNEE, "rShin", (0.0, 0.0, 0.0)),
+    (skeleton.R_ANKLE, "rFoot", (0.0, 0.0, 0.0)),
+    (skeleton.R_FOOT, "rFoot_End", (0.0, 0.0, 0.0)),
+    (skeleton.SPINE_SHOULDER, "chest", (0.0, 18.0, 0.0)),
+    (skeleton.L_HAND_TIP, "lMid2_End", (0.0, 0.0, 0.0)),
+    (skeleton.L_THUMB, "lThumb2_End", (0.0, 0.0, 0.0)),
+    (skeleton.R_HAND_TIP, "rMid2_End", (0.0, 0.0, 0.0)),
+    (skeleton.R_THUMB, "rThumb2_End", (0.0, 0.0, 0.0)),
+)
+
+# CMU subject 16's BVH conversion: the 31 CMU ASF bones as BVH joints (root `hip`), ASF
+# length units. A BVH joint sits at the START of the ASF bone of the same name, so each NTU
+# joint is the joint after the ASF bone that ends there (see model/asf_amc.py's mapping).
+# This conversion drops the thorax bone (`lowerneck` and the clavicles start where `thorax`
+# does) and the wrist bone (`lhand` = `lwrist`): its torso is shorter than the ASF's.
+_CMU_ASF_NAMED_RIG_MAP: tuple[tuple[int, str, tuple[float, float, float]], ...] = (
+    (skeleton.SPINE_BASE, "hip", (0.0, 0.0, 0.0)),
+    (skeleton.SPINE_MID, "upperback", (0.0, 0.0, 0.0)),
+    (skeleton.NECK, "head", (0.0, 0.0, 0.0)),
+    (skeleton.HEAD, "head_End", (0.0, 0.0, 0.0)),
+    (skeleton.L_SHOULDER, "lhumerus", (0.0, 0.0, 0.0)),
+    (skeleton.L_ELBOW, "lradius", (0.0, 0.0, 0.0)),
+    (skeleton.L_WRIST, "lhand", (0.0, 0.0, 0.0)),
+    (skeleton.L_HAND, "lfingers", (0.0, 0.0, 0.0)),
+    (skeleton.R_SHOULDER, "rhumerus", (0.0, 0.0, 0.0)),
+    (skeleton.R_ELBOW, "rradius", (0.0, 0.0, 0.0)),
+    (skeleton.R_WRIST, "rhand", (0.0, 0.0, 0.0)),
+    (skeleton.R_HAND, "rfingers", (0.0, 0.0, 0.0)),
+    (skeleton.L_HIP, "lfemur", (0.0, 0.0, 0.0)),
+    (skeleton.L_KNEE, "ltibia", (0.0, 0.0, 0.0)),
+    (skeleton.L_ANKLE, "lfoot", (0.0, 0.0, 0.0)),
+    (skeleton.L_FOOT, "ltoes", (0.0, 0.0, 0.0)),
+    (skeleton.R_HIP, "rfemur", (0.0, 0.0, 0.0)),
+    (skeleton.R_KNEE, "rtibia", (0.0, 0.0, 0.0)),
+    (skeleton.R_ANKLE, "rfoot", (0.0, 0.0, 0.0)),
+    (skeleton.R_FOOT, "rtoes", (0.0, 0.0, 0.0)),
+    (skeleton.SPINE_SHOULDER, "lowerneck", (0.0, 0.0, 0.0)),
+    (skeleton.L_HAND_TIP, "lfingers_End", (0.0, 0.0, 0.0)),
+    (skeleton.L_THUMB, "lthumb_End", (0.0, 0.0, 0.0)),
+    (skeleton.R_HAND_TIP, "rfingers_End", (0.0, 0.0, 0.0)),
+    (skeleton.R_THUMB, "rthumb_End", (0.0, 0.0, 0.0)),
+)
 
 
-def bvh_to_ntu(motion: BVHMotion) -> np.ndarray:
-    """Map a Bandai Namco rig motion to NTU-25 joints (T, 25, 3) float32, metres, y up.
+@dataclass(frozen=True)
+class BVHRig:
+    """A known BVH skeleton: how its joints give NTU-25 joints.
+
+    Attributes:
+        name: for messages, e.g. "Bandai Namco 22-joint".
+        joint_map: (NTU index, rig joint, offset in that joint's frame in file units) per NTU joint.
+        metres: metres per file unit.
+    """
+
+    name: str
+    joint_map: tuple[tuple[int, str, tuple[float, float, float]], ...]
+    metres: float
+
+
+BANDAI_RIG = BVHRig("Bandai Namco 22-joint", _BANDAI_RIG_MAP, _CENTIMETRES)
+CMU_DAZ_RIG = BVHRig("CMU Daz-friendly 43-joint", _CMU_DAZ_RIG_MAP, _CENTIMETRES)
+CMU_ASF_NAMED_RIG = BVHRig("CMU ASF-named 31-joint", _CMU_ASF_NAMED_RIG_MAP, CMU_ASF_UNIT_METRES)
+RIGS = (BANDAI_RIG, CMU_DAZ_RIG, CMU_ASF_NAMED_RIG)
+
+
+def _missing_joints(motion: BVHMotion, rig: BVHRig) -> list[str]:
+    return sorted({name for _, name, _ in rig.joint_map} - {j.name for j in motion.joints})
+
+
+def find_rig(motion: BVHMotion) -> BVHRig:
+    """The first of `RIGS` whose joints are all in the motion's hierarchy.
 
     Raises:
-        BVHError: the hierarchy lacks a joint of the Bandai Namco rig.
+        BVHError: no known rig matches (the message lists what each one misses).
     """
-    missing = sorted({name for _, name, _ in _BANDAI_RIG_MAP} - {j.name for j in motion.joints})
+    for rig in RIGS:
+        if not _missing_joints(motion, rig):
+            return rig
+    missing = ", ".join(_missing_joints(motion, BANDAI_RIG))
+    others = " or ".join(rig.name for rig in RIGS[1:])
+    raise BVHError(f"not the Bandai Namco 22-joint rig (missing joints {missing}) nor the {others} rig")
+
+
+def bvh_to_ntu(motion: BVHMotion, rig: BVHRig | None = None) -> np.ndarray:
+    """Map a motion of a known rig to NTU-25 joints (T, 25, 3) float32, metres, y up.
+
+    Args:
+        motion: the parsed BVH file.
+        rig: one of `RIGS`; None picks it from the joint names (`find_rig`).
+
+    Raises:
+        BVHError: the hierarchy lacks a joint of the rig.
+    """
+    if rig is None:
+        rig = find_rig(motion)
+    missing = _missing_joints(motion, rig)
     if missing:
-        raise BVHError(f"not the Bandai Namco 22-joint rig: missing joints {', '.join(missing)}")
+        raise BVHError(f"not the {rig.name} rig: missing joints {', '.join(missing)}")
     positions, rotations = forward_kinematics(motion)
     out = np.empty((motion.num_frames, skeleton.NUM_JOINTS, 3))
-    for ntu, name, offset in _BANDAI_RIG_MAP:
+    for ntu, name, offset in rig.joint_map:
         j = motion.joint_index(name)
         out[:, ntu] = positions[:, j] + rotations[:, j] @ np.asarray(offset)
-    return (out @ _BANDAI_TO_NTU_AXES.T * _CENTIMETRES).astype(np.float32)
+    return (out @ FACE_MINUS_Z.T * rig.metres).astype(np.float32)
 
 
 def read_bvh_ntu(path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
-    """Read a Bandai Namco BVH file as NTU-25 joints.
+    """Read a BVH file of a known rig (`RIGS`: Bandai Namco, CMU) as NTU-25 joints.
 
     Returns:
-        joints (T, 25, 3) float32 in metres, y up, right-handed, facing -z at the start; and
+        joints (T, 25, 3) float32 in metres, y up, right-handed, the rig's rest pose facing -z; and
         the frame rate.
 
     Raises:

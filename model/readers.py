@@ -8,7 +8,9 @@
 - ``.npy``: pre-processed NTU arrays (N, 3, T, 25, M) (ST-GCN / Shift-GCN), person 0 of
   each sample; or a single (T, 25, 3) clip; or a CITI-DailyActivities3D clip, (T, 57) or
   (T, 19, 3) (`model.kinect.citi_to_ntu`).
-- ``.bvh``: the Bandai Namco rig, via `model.bvh.read_bvh_ntu`.
+- ``.bvh``: a known rig (Bandai Namco, CMU), via `model.bvh.read_bvh_ntu`.
+- ``.amc``: Acclaim motion (CMU, HDM05) on the ``.asf`` skeleton beside it
+  (`model.asf_amc.find_asf`), via `model.asf_amc.read_amc_ntu`; 120 fps unless `fps` is given.
 - Kinect v1-family files, via `model.kinect`: ``.mat`` (UTD-MHAD), ``.csv`` (Kinder-Gator),
   ``.json`` (NW-UCLA), ``.txt`` (MSR Action3D). They declare their frame rate as BVH does.
 
@@ -48,9 +50,10 @@ def read_skeleton_file(path: str | os.PathLike[str], fps: float | None = None) -
     """Read every skeleton clip in a file.
 
     Args:
-        path: a .npz, .skeleton, .npy, .bvh file or a Kinect v1-family file (module docstring).
+        path: a .npz, .skeleton, .npy, .bvh or .amc file, or a Kinect v1-family file
+            (module docstring).
         fps: frame rate of the clips; None uses the rate the file or its source declares (BVH,
-            Kinect family) or 30 fps.
+            Kinect family), 120 fps for AMC (the CMU/HDM05 capture rate) or 30 fps.
 
     Returns:
         (clip name, (T, 25, 3) float32 joints with NaN for missing ones, fps) per clip, T >= 1.
@@ -73,11 +76,16 @@ def read_skeleton_file(path: str | os.PathLike[str], fps: float | None = None) -
     if suffix in _KINECT_SUFFIXES:
         joints, file_fps = _read_kinect(path, suffix)
         return [(path.stem, joints, float(fps or file_fps))]
+    if suffix == ".amc":
+        from actzero.model.asf_amc import find_asf, read_amc_ntu
+
+        joints, file_fps = read_amc_ntu(path, find_asf(path))
+        return [(path.stem, joints, float(fps or file_fps))]
     readers = {".npz": _read_npz, ".skeleton": _read_ntu_skeleton, ".npy": _read_npy}
     if suffix not in readers:
         raise SkeletonFileError(
             f"{path}: unsupported file type {suffix or '(none)'!r}; expected .npz, .skeleton, .npy, .bvh, "
-            ".mat, .csv, .json or .txt"
+            ".amc, .mat, .csv, .json or .txt"
         )
     clips = readers[suffix](path)
     if not clips:

@@ -17,9 +17,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import tarfile
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero.model.bvh import bvh_to_ntu, read_bvh
+from actzero.training.sources import SourceError, extract_archive
 
 DATASETS = ("Bandai-Namco-Research-Motiondataset-1", "Bandai-Namco-Research-Motiondataset-2")
 LICENCE = "CC BY-NC 4.0"
@@ -79,54 +77,16 @@ def archive_dir(shared_dir: Path) -> Path:
 def extract_archives(shared_dir: Path, cache_dir: Path, progress: bool = True) -> list[Path]:
     """Extract both archives into `cache_dir` unless already there; return the dataset folders.
 
-    Each archive is unpacked into a temporary folder inside `cache_dir` and renamed into
-    place, so an interrupted extraction is never mistaken for a finished one.
-
     Raises:
-        BandaiError: an archive is missing.
+        BandaiError: an archive is missing or lacks its folder.
     """
-    return [
-        extract_once(archive_dir(shared_dir) / f"{name}.tar.xz", name, cache_dir, progress, BandaiError)
-        for name in DATASETS
-    ]
-
-
-def extract_once(
-    archive: Path, folder: str, cache_dir: Path, progress: bool = True, error: type[ValueError] = ValueError
-) -> Path:
-    """Extract the .tar.xz `archive`, which holds `folder`/, into `cache_dir` unless already there.
-
-    The archive is unpacked into a temporary folder inside `cache_dir` and `folder` is renamed
-    into place, so an interrupted extraction is never mistaken for a finished one.
-
-    Returns:
-        cache_dir / folder.
-
-    Raises:
-        error: the archive is missing or does not contain `folder`/.
-    """
-    cache_dir = Path(cache_dir)
-    target = cache_dir / folder
-    if not target.is_dir():
-        if not archive.is_file():
-            raise error(f"missing archive {archive} (is --shared the ../shared folder?)")
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".extract-") as tmp:
-            _extract(archive, Path(tmp), progress)
-            if not (Path(tmp) / folder).is_dir():
-                raise error(f"{archive} does not contain the folder {folder}/")
-            shutil.move(str(Path(tmp) / folder), target)
-    return target
-
-
-def _extract(archive: Path, into: Path, progress: bool) -> None:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn(f"extract {archive.name}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress) as bar:
-        with bar.wrap_file(archive.open("rb"), total=archive.stat().st_size) as stream:
-            with tarfile.open(fileobj=stream, mode="r:xz") as tar:
-                tar.extractall(into, filter="data")
+    try:
+        return [
+            extract_archive(archive_dir(shared_dir) / f"{name}.tar.xz", cache_dir, name, progress)
+            for name in DATASETS
+        ]
+    except SourceError as error:
+        raise BandaiError(str(error)) from None
 
 
 def _labels(path: Path) -> list[str]:

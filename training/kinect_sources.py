@@ -1,7 +1,7 @@
 """The five Kinect v1-family sources in ../shared/data/kinect as labelled NTU-25 `SourceClip`s.
 
 `iter_clips(source, shared_dir, cache_dir)` extracts the source's archive once into
-`cache_dir` (`bandai.extract_once`), then reads every clip in sorted file-name order with
+`cache_dir` (`sources.extract_archive`), then reads every clip in sorted file-name order with
 `model.kinect`. A clip that cannot be read is skipped: each one is logged as a warning and
 reported to the optional `on_skip` callback, and a final warning gives the count.
 
@@ -35,8 +35,7 @@ import numpy as np
 
 from actzero.model import kinect
 from actzero.model.readers import SkeletonFileError
-from actzero.training.bandai import extract_once
-from actzero.training.sources import KINECT_SOURCES, SourceClip, SourceError
+from actzero.training.sources import KINECT_SOURCES, SourceClip, SourceError, extract_archive
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ def extract_source(source: str, shared_dir: Path, cache_dir: Path, progress: boo
         raise SourceError(f"unknown Kinect source {source!r}; expected one of {', '.join(KINECT_SOURCES)}")
     layout = LAYOUTS[source]
     archive = Path(shared_dir) / "data" / "kinect" / layout.folder / layout.archive
-    return extract_once(archive, layout.root, Path(cache_dir), progress, SourceError)
+    return extract_archive(archive, Path(cache_dir), layout.root, progress)
 
 
 def iter_clips(

@@ -19,6 +19,9 @@ a held-out source shares a name with the training sources, "novel" otherwise).
 
 from __future__ import annotations
 
+import shutil
+import tarfile
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,3 +99,40 @@ def load_class_table(source: str, classes_dir: Path = CLASSES_DIR) -> list[Sourc
             raise SourceError(f"{path}: class {label!r} needs a name and descriptions")
         classes.append(SourceClass(label, str(entry["name"]), descriptions))
     return classes
+
+
+def extract_archive(archive: Path, cache_dir: Path, folder: str, progress: bool = False) -> Path:
+    """Extract `archive` (a .tar.xz holding the top folder `folder`) into `cache_dir` once.
+
+    The archive is unpacked into a temporary folder inside `cache_dir` and renamed into
+    place, so an interrupted extraction is never mistaken for a finished one.
+
+    Returns:
+        cache_dir / folder.
+
+    Raises:
+        SourceError: the archive is missing or lacks `folder`.
+    """
+    target = Path(cache_dir) / folder
+    if target.is_dir():
+        return target
+    archive = Path(archive)
+    if not archive.is_file():
+        raise SourceError(f"missing archive {archive} (is --shared the ../shared folder?)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".extract-") as tmp:
+        _untar(archive, Path(tmp), progress)
+        if not (Path(tmp) / folder).is_dir():
+            raise SourceError(f"{archive} does not contain the folder {folder}/")
+        shutil.move(str(Path(tmp) / folder), target)
+    return target
+
+
+def _untar(archive: Path, into: Path, progress: bool) -> None:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(f"extract {archive.name}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        with bar.wrap_file(archive.open("rb"), total=archive.stat().st_size) as stream:
+            with tarfile.open(fileobj=stream, mode="r:xz") as tar:
+                tar.extractall(into, filter="data")
