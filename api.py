@@ -21,7 +21,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
-from actzero.model.zeroshot import Prediction, ZeroShotClassifier
+from actzero.model.zeroshot import Prediction
 from actzero.stream.annotate import Annotation, Segment
 from actzero.stream.frames import PoseFrame
 from actzero.stream.results import ActionResult
@@ -115,7 +115,6 @@ class Recognizer:
     ) -> None:
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, intra_op_threads=threads)
         self.core = WorkerCore(self.bundle, actions, config)
-        self._fitted: tuple[tuple[Action, ...], ZeroShotClassifier] | None = None
 
     @classmethod
     def from_registry(
@@ -237,12 +236,10 @@ class Recognizer:
             ValueError: a malformed, too short or too long clip, a bad fps, or a clip
                 without a usable skeleton.
         """
-        actions = tuple(self.actions)
-        if self._fitted is None or self._fitted[0] != actions:
-            self._fitted = (actions, self.bundle.fit_classifier(actions))
-        classifier = self._fitted[1]
+        batches = self._clip_window_batches(joints, fps)  # checks the clip first
+        classifier = self.core.classifier  # the current label set's, fitted once by `set_actions`
         total, count = np.zeros(len(classifier.labels), dtype=np.float64), 0
-        for batch in self._clip_window_batches(joints, fps):
+        for batch in batches:
             total += classifier.probabilities(batch).sum(axis=0, dtype=np.float64)
             count += len(batch)
         return classifier.decide((total / count).astype(np.float32)[None], top_k=top_k)[0]

@@ -182,6 +182,11 @@ class WorkerCore:
         """Names of the current actions, in classifier order."""
         return list(self._active[1].labels)
 
+    @property
+    def classifier(self):
+        """The classifier fitted for the current actions (replaced, never changed, by `set_actions`)."""
+        return self._active[1]
+
     def set_actions(self, actions: Sequence[Action]) -> float:
         """Fit a classifier for `actions` and swap it in atomically.
 
