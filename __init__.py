@@ -1,5 +1,12 @@
-"""actzero: real-time, zero-shot, skeleton-based human action recognition."""
+"""actzero: real-time, zero-shot, skeleton-based human action recognition.
 
-__version__ = "0.1.0"
+The package root holds only the version, so importing any part of actzero (e.g.
+`actzero.model.skeleton`) loads nothing else; the Python API is `actzero.api`.
+"""
 
-from actzero.api import Action, Annotation, Prediction, Recognizer, annotate_video, read_actions_file  # noqa: E402,F401
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("actzero")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0.0.0+unknown"

@@ -2,7 +2,7 @@
 
 Example::
 
-    from actzero import Recognizer, annotate_video
+    from actzero.api import Recognizer, annotate_video
 
     rec = Recognizer()                                   # the shipped bundle and its actions
     rec.add_action("jumping jacks", ["jumps spreading the legs while raising both arms overhead"])
@@ -21,7 +21,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
-from actzero.model.zeroshot import Prediction, ZeroShotClassifier
+from actzero.model.zeroshot import Prediction
 from actzero.stream.annotate import Annotation, Segment
 from actzero.stream.frames import PoseFrame
 from actzero.stream.results import ActionResult
@@ -115,7 +115,6 @@ class Recognizer:
     ) -> None:
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, intra_op_threads=threads)
         self.core = WorkerCore(self.bundle, actions, config)
-        self._fitted: tuple[tuple[Action, ...], ZeroShotClassifier] | None = None
 
     @classmethod
     def from_registry(
@@ -183,45 +182,50 @@ class Recognizer:
         self.set_actions(keep)
 
     # ----- classification ----------------------------------------------------------------
-    def clip_windows(self, joints: np.ndarray, fps: float = 30.0) -> np.ndarray:
-        """The canonical model windows (N, window, 25, 3) that `classify_skeleton` averages over.
-
-        The clip is resampled to the bundle's rate. A clip no longer than the window gives one
-        window (padded by holding its last frame, like the live worker's first windows);
-        a longer one gives windows every half window, the last one ending at the clip's end.
-        Windows that cannot be canonicalised (no usable torso) are left out.
-
-        Raises:
-            ValueError: joints not shaped (T, 25, 3), a bad fps, or no usable window
-                (`CanonicalisationError`).
-        """
-        from actzero.model import canonical
+    def _clip_window_batches(self, joints: np.ndarray, fps: float):
+        """Check a clip and yield its model windows in batches (model/windows.py)."""
+        from actzero.model import windows
 
         joints = np.asarray(joints, dtype=np.float32)
         if joints.ndim != 3 or joints.shape[1:] != (25, 3) or len(joints) == 0:
             raise ValueError(f"expected joints shaped (T, 25, 3) with T >= 1, got {joints.shape}")
+        fps = windows.check_fps(fps, "the clip's frame rate")
         window = self.bundle.window
-        seq = canonical.resample(joints, fps, self.bundle.fps)
-        if len(seq) <= window:
-            pieces = [seq]
-        else:
-            pieces = list(canonical.sliding_windows(seq, window, max(1, int(window * CLIP_STRIDE_FRACTION))))
-        windows, error = [], None
-        for piece in pieces:
-            try:
-                windows.append(canonical.fit_length(canonical.canonicalise(piece), window))
-            except canonical.CanonicalisationError as exc:
-                error = exc
-        if not windows:
-            raise canonical.CanonicalisationError(f"no usable window in the clip: {error}")
-        return np.stack(windows).astype(np.float32)
+        windows.check_clip_duration(len(joints), fps, self.bundle.fps)
+        return windows.clip_window_batches(
+            joints,
+            fps,
+            self.bundle.fps,
+            window,
+            max(1, int(window * CLIP_STRIDE_FRACTION)),
+            self.bundle.canonical_frame,
+        )
+
+    def clip_windows(self, joints: np.ndarray, fps: float = 30.0) -> np.ndarray:
+        """The canonical model windows (N, window, 25, 3) that `classify_skeleton` averages over.
+
+        The clip is resampled to the bundle's rate and cut by model/windows.py: a clip no
+        longer than the window gives one window (canonicalised, then padded by holding its
+        last frame, like the live worker's first windows and training's short clips); a
+        longer one gives windows every half window, the last one ending at the clip's end.
+        Windows that cannot be canonicalised (no usable torso) are left out.
+
+        Raises:
+            ValueError: joints not shaped (T, 25, 3), an fps outside 5..1000, a clip shorter
+                than 24 model frames or longer than an hour (`WindowError`), or no usable
+                window (`CanonicalisationError`).
+        """
+        return np.concatenate(list(self._clip_window_batches(joints, fps)))
 
     def classify_skeleton(self, joints: np.ndarray, fps: float = 30.0, top_k: int = 5) -> Prediction:
         """Classify one skeleton clip.
 
+        Windows are made and encoded a batch at a time, so memory stays bounded however long
+        the clip (up to model/windows.py `MAX_CLIP_SECONDS`).
+
         Args:
             joints: (T, 25, 3) NTU-25 joints, metres, y up; NaN for missing joints.
-            fps: the clip's frame rate.
+            fps: the clip's frame rate (5 to 1000).
             top_k: classes listed in `Prediction.top_k`.
 
         Returns:
@@ -229,14 +233,16 @@ class Recognizer:
             (see `clip_windows`); `label` is None for "no action".
 
         Raises:
-            ValueError: a malformed clip or one without a usable skeleton.
+            ValueError: a malformed, too short or too long clip, a bad fps, or a clip
+                without a usable skeleton.
         """
-        actions = tuple(self.actions)
-        if self._fitted is None or self._fitted[0] != actions:
-            self._fitted = (actions, self.bundle.fit_classifier(actions))
-        classifier = self._fitted[1]
-        probs = classifier.probabilities(self.clip_windows(joints, fps)).mean(axis=0, keepdims=True)
-        return classifier.decide(probs, top_k=top_k)[0]
+        batches = self._clip_window_batches(joints, fps)  # checks the clip first
+        classifier = self.core.classifier  # the current label set's, fitted once by `set_actions`
+        total, count = np.zeros(len(classifier.labels), dtype=np.float64), 0
+        for batch in batches:
+            total += classifier.probabilities(batch).sum(axis=0, dtype=np.float64)
+            count += len(batch)
+        return classifier.decide((total / count).astype(np.float32)[None], top_k=top_k)[0]
 
     def process(self, frame: PoseFrame) -> list[ActionResult]:
         """Feed one pose frame (of any source); returns the results of windows that became ready."""

@@ -109,9 +109,10 @@ def real_windows(count: int, window: int = 64) -> np.ndarray:
 
 def worker_steps_table(repeats: int) -> Table:
     """Per-frame and per-window work of the worker core on the recorded sample poses."""
-    from actzero.model.canonical import canonicalise, fit_length
+    from actzero.model.canonical import canonicalise
     from actzero.model.mapping import mediapipe_to_ntu
-    from actzero.stream.worker import WorkerConfig, WorkerCore, resample_window
+    from actzero.model.windows import fit_length, resample_at, track_window
+    from actzero.stream.worker import WorkerConfig, WorkerCore
 
     bundle = Bundle.load()
     table = Table(
@@ -152,11 +153,12 @@ def worker_steps_table(repeats: int) -> Table:
     joints = np.concatenate([joints, joints[::-1]])[:64]
     ts = np.arange(len(joints)) / 30.0
     per_window = {
-        "resample_window (timestamps -> 64 frames at 30 fps)": lambda: resample_window(
-            ts, joints, ts[-1], 64, 30.0
+        "resample_at (timestamps -> 64 frames at 30 fps)": lambda: resample_at(
+            ts, joints, ts[-1] - np.arange(63, -1, -1) / 30.0
         ),
         "canonicalise (64 frames)": lambda: canonicalise(joints),
         "fit_length (24 -> 64 frames, a young track)": lambda: fit_length(joints[:24], 64),
+        "track_window (resample + canonicalise, 64 frames)": lambda: track_window(ts, joints, 64, 30.0, 64),
     }
     for name, fn in per_window.items():
         p50, p95 = percentiles(time_calls(fn, repeats))

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import REPO, Table, print_tables  # noqa: E402
 
 from actzero.model import skeleton as sk
-from actzero.model.canonical import CanonicalisationError, canonicalise, sliding_windows
+from actzero.model.canonical import CanonicalisationError
+from actzero.model.windows import model_window, sliding_windows
 from actzero.stream.capture import SAMPLE_VIDEO
 
 WINDOW = 64
@@ -43,7 +44,7 @@ def root_travel(window: np.ndarray) -> float:
 def canonical_root_travel(window: np.ndarray) -> float:
     """The same travel measured on the canonical window the model sees."""
     try:
-        out = canonicalise(window)
+        out = model_window(window, len(window))
     except CanonicalisationError:
         return float("nan")
     root = out[:, sk.SPINE_BASE]

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from actzero.cli.main import app
+from actzero.model.windows import MAX_FPS, MIN_FPS
 
 
 @app.command("classify")
@@ -15,7 +16,11 @@ def classify(
         ..., help="Skeleton files: .npz, .bvh, .skeleton or .npy.", show_default=False
     ),
     fps: float | None = typer.Option(
-        None, "--fps", min=0.001, help="Frame rate of the clips (default: what a BVH declares, else 30)."
+        None,
+        "--fps",
+        min=MIN_FPS,
+        max=MAX_FPS,
+        help="Frame rate of the clips (default: what a BVH declares, else 30).",
     ),
     actions_file: Path | None = typer.Option(
         None,
@@ -28,8 +33,9 @@ def classify(
     """Classify each clip and print one JSON line: {"clip", "label", "score", "top5"}.
 
     A clip longer than the model window is cut into overlapping windows whose class
-    probabilities are averaged. label null means "no action" (unsure or idle). A file that
-    cannot be read is reported on stderr and skipped (exit code 1 at the end).
+    probabilities are averaged (clips of 0.8 s to one hour, in bounded memory). label null
+    means "no action" (unsure or idle). A file that cannot be read is reported on stderr and
+    skipped (exit code 1 at the end).
 
     Example: actzero classify wave.bvh clips.npz --actions my_actions.txt
     """

@@ -2,8 +2,9 @@
 
 Folder layout (see docs/model.md):
 
-- manifest.json: format/version, layout, window, fps, shipped actions (the backbone's seen
-  classes, in logit order), sizes, calibration, provenance, licence, metrics;
+- manifest.json: format/version, layout, window, fps, canonical_frame (model/canonical.py
+  `CANONICAL_FRAMES`; "upright" when absent, as in bundles made before it existed), shipped
+  actions (the backbone's seen classes, in logit order), sizes, calibration, provenance, licence, metrics;
 - skeleton.onnx: canonical windows (N, window, 25, 3) -> features f_x, seen-class logits,
   z_r means (the backbone fused with the skeleton VAE encoder);
 - text_vae.onnx: sentence embeddings (N, 384) -> mean and log-variance of z_y;
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from actzero.model.actions import Action
+from actzero.model.canonical import CANONICAL_FRAMES, UPRIGHT
 from actzero.model.zeroshot import Calibration, ZeroShotClassifier, fit_zero_shot
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "assets" / "default_bundle"
@@ -60,6 +62,7 @@ class Bundle:
     text_vae_session: Any = field(repr=False)
     text_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     text_encoder: Any = field(default=None, repr=False)
+    canonical_frame: str = UPRIGHT
 
     @classmethod
     def load(cls, path: Path | str | None = None, *, intra_op_threads: int = 1) -> Bundle:
@@ -104,6 +107,10 @@ class Bundle:
             actions = [Action(a["name"], tuple(a["descriptions"])) for a in manifest["actions"]]
             window, fps = int(manifest["window"]), float(manifest["fps"])
             calibration = Calibration.from_dict(manifest["calibration"])
+            canonical_frame = manifest.get("canonical_frame", UPRIGHT)
+            if canonical_frame not in CANONICAL_FRAMES:
+                known = ", ".join(CANONICAL_FRAMES)
+                raise ValueError(f"canonical_frame {canonical_frame!r} in {MANIFEST} is not one of {known}")
         except KeyError as exc:
             raise BundleError(f"{folder}: missing field {exc} in {MANIFEST} or {TEXT_CACHE}") from exc
         except (TypeError, ValueError, OSError) as exc:  # wrong types, a corrupt .npz
@@ -122,6 +129,7 @@ class Bundle:
             skeleton_session=sessions[0],
             text_vae_session=sessions[1],
             text_cache=cache,
+            canonical_frame=canonical_frame,
         )
 
     def encode_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

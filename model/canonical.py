@@ -1,7 +1,8 @@
 """Canonical skeleton windows: what the model sees, whatever the camera, position or body size.
 
 `canonicalise` maps a (T, 25, 3) NTU-25 sequence (NaN = missing joint) to a finite float32
-sequence in a body-centred frame:
+sequence in one of two frames (`CANONICAL_FRAMES`; a model bundle records the one it was
+trained with). The "upright" frame (the default, and the shipped bundle's) is body-centred:
 
 - origin: spine_base in every frame (root-relative): the path the body travels is removed.
   The live path cannot provide it: MediaPipe's world landmarks are centred between the hips
@@ -17,18 +18,29 @@ sequence in a body-centred frame:
   -z, which is how an NTU subject facing the Kinect looks in camera space;
 - unit: `model.skeleton.body_size` (median spine length + shoulder width) becomes 1.
 
+The "upright" frame throws gravity away: a push-up, a crawl or a person lying down become an
+upright body. The "gravity" frame keeps the world's up axis (+y of the input: mocap and Kinect
+y, and MediaPipe's image-up after model/mapping.py) and removes only the heading, a rotation
+about the vertical: +x becomes the horizontal part of the window's mean left -> right
+direction (hips and shoulders). When that direction is close to vertical (a body lying on its
+side) it has no heading, and the body's back direction (right x spine), turned 90 degrees
+about the vertical, takes over, blended by how vertical the left -> right direction is.
+Origin, unit and the rest are as in the upright frame. Camera pitch and roll stay in the
+gravity frame (training augments them: training/augment.py).
+
 Missing joints are filled per joint by linear interpolation in time, then by the nearest
 valid frame at the ends, then (for a joint never seen) by its parent's position.
 Every step commutes with rotation, translation and uniform scaling of the input, so the
-output is invariant to them (see tests/model/test_canonical.py).
+output is invariant to them (the gravity frame: to rotation about the vertical only; see
+tests/model/test_canonical.py).
 
 Last, `normalise_bone_lengths` gives the sequence the bone lengths of a template body, keeping
 every bone's direction: body proportions differ between the training sources (the mocap rig has
 narrow shoulders and hips, synthetic and MediaPipe bodies do not; bench/skeleton_gap.py) and say
 nothing about the action, so the model never sees them.
 
-Also: `resample` (change the frame rate),
-`sliding_windows` and `fit_length` (make model windows of a fixed length).
+Cutting clips and timestamped frames into model windows (resampling, windows, padding) is
+model/windows.py.
 """
 
 from __future__ import annotations
@@ -39,6 +51,9 @@ from actzero.model import skeleton as sk
 
 # Relative size below which a direction or the body is considered degenerate.
 _DEGENERATE = 1e-6
+
+UPRIGHT, GRAVITY = "upright", "gravity"
+CANONICAL_FRAMES: tuple[str, ...] = (UPRIGHT, GRAVITY)
 
 
 class CanonicalisationError(ValueError):
@@ -117,22 +132,26 @@ def _fill(seq: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return seq
 
 
-def canonicalise(seq: np.ndarray) -> np.ndarray:
-    """Map a (T, 25, 3) skeleton sequence to the canonical body frame (see the module docstring).
+def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
+    """Map a (T, 25, 3) skeleton sequence to a canonical frame (see the module docstring).
 
     Args:
-        seq: (T, 25, 3) float array in any metric or pixel-like unit, any right-handed axes;
-            NaN or inf marks a missing joint.
+        seq: (T, 25, 3) float array in any metric or pixel-like unit, any right-handed axes
+            ("gravity": +y must be the world's up); NaN or inf marks a missing joint.
+        frame: "upright" (spine along +y) or "gravity" (world up kept, heading removed).
 
     Returns:
-        Finite float32 (T, 25, 3): spine_base at the origin in every frame, spine along +y, the
-        subject's left -> right along +x, unit body size, missing joints filled, the
-        template body's bone lengths.
+        Finite float32 (T, 25, 3): spine_base at the origin in every frame, the subject's
+        left -> right along +x (upright: orthogonal to the spine; gravity: its horizontal
+        part), unit body size, missing joints filled, the template body's bone lengths.
 
     Raises:
         CanonicalisationError: wrong shape, no frames, or no frame with a usable spine,
             shoulders or left/right direction.
+        ValueError: an unknown `frame`.
     """
+    if frame not in CANONICAL_FRAMES:
+        raise ValueError(f"unknown canonical frame {frame!r}; expected one of {', '.join(CANONICAL_FRAMES)}")
     arr = _check_shape(seq)
     valid = _valid_joints(arr)
     if not valid.all():
@@ -171,6 +190,8 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
         ]
     )
     rotation = np.stack([right, up, back])  # rows: new x, y, z axes
+    if frame == GRAVITY:
+        rotation = _heading_rotation(total / np.sqrt(total @ total), back)
 
     filled = _fill(arr, valid)
     relative = filled - filled[:, sk.SPINE_BASE : sk.SPINE_BASE + 1]
@@ -178,6 +199,27 @@ def canonicalise(seq: np.ndarray) -> np.ndarray:
     if not np.isfinite(out.sum()):
         raise CanonicalisationError("coordinates overflow (values too large to canonicalise)")
     return normalise_bone_lengths(out)
+
+
+def _heading_rotation(right: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Rotation about the vertical (+y) taking the body's heading to +x (rows: new x, y, z axes).
+
+    Args:
+        right: unit left -> right direction of the body (mean over the window).
+        back: unit back direction of the body (right x spine), the fallback when `right` is
+            near vertical; turned 90 degrees about +y it points where `right` would.
+    """
+    horizontal = np.array([right[0], 0.0, right[2]])
+    weight = 1.0 - np.sqrt(horizontal @ horizontal)  # 0 when right is horizontal, 1 when vertical
+    heading = horizontal + weight * np.array([back[2], 0.0, -back[0]])
+    length = np.sqrt(heading @ heading)
+    if length <= 1e-3:  # right near vertical and back pointing against it: take the larger one
+        heading = horizontal if horizontal @ horizontal > 1e-6 else np.array([back[2], 0.0, -back[0]])
+        length = np.sqrt(heading @ heading)
+        if length <= _DEGENERATE:
+            raise CanonicalisationError("the body has no heading (left/right and back both vertical)")
+    c, s = heading[0] / length, heading[2] / length
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
 def _template_pose() -> np.ndarray:
@@ -243,75 +285,3 @@ def normalise_bone_lengths(seq: np.ndarray) -> np.ndarray:
     # Each joint = spine_base + the sum of the bones on its path (one matrix product for all frames).
     offsets = (_ANCESTORS @ scaled.transpose(1, 0, 2).reshape(len(_CHILDREN), -1)).reshape(-1, num_frames, 3)
     return (arr[:, sk.SPINE_BASE, None] + offsets.transpose(1, 0, 2)).astype(np.float32)
-
-
-def resample(seq: np.ndarray, fps_in: float, fps_out: float = 30.0) -> np.ndarray:
-    """Resample a (T, ...) sequence from `fps_in` to `fps_out` by linear interpolation in time.
-
-    Output frame k is at time k / fps_out, for every such time within the input's
-    duration (T - 1) / fps_in. A frame that falls between a valid and a NaN joint gets
-    NaN unless it coincides with the valid one.
-
-    Raises:
-        ValueError: a frame rate that is not a positive finite number.
-    """
-    for name, fps in (("fps_in", fps_in), ("fps_out", fps_out)):
-        if not (np.isfinite(fps) and fps > 0):
-            raise ValueError(f"{name} must be a positive frame rate, got {fps}")
-    arr = np.asarray(seq, dtype=np.float32)
-    if fps_in == fps_out or arr.shape[0] <= 1:
-        return arr.copy()
-    num_out = int(np.floor((arr.shape[0] - 1) * fps_out / fps_in + 1e-9)) + 1
-    pos = np.arange(num_out) * (fps_in / fps_out)
-    lo = np.minimum(np.floor(pos).astype(np.int64), arr.shape[0] - 1)
-    hi = np.minimum(lo + 1, arr.shape[0] - 1)
-    weight = (pos - lo).astype(np.float32).reshape((-1,) + (1,) * (arr.ndim - 1))
-    a, b = arr[lo], arr[hi]
-    out = a + weight * (b - a)
-    exact = weight < 1e-6
-    return np.where(exact, a, out).astype(np.float32)
-
-
-def sliding_windows(seq: np.ndarray, length: int = 64, stride: int = 16) -> np.ndarray:
-    """Cut a (T, ...) sequence into windows of `length` frames every `stride` frames.
-
-    Windows start at 0, stride, 2 * stride, ...; when the last of them does not reach the
-    end of the sequence one more window ending at the last frame is added, so every frame
-    is covered. A sequence shorter than `length` gives no windows (use `fit_length`).
-
-    Returns:
-        (N, length, ...) array (a copy), N >= 0.
-    """
-    if length < 1 or stride < 1:
-        raise ValueError(f"length and stride must be >= 1, got {length} and {stride}")
-    arr = np.asarray(seq)
-    total = arr.shape[0]
-    if total < length:
-        return np.empty((0, length) + arr.shape[1:], dtype=arr.dtype)
-    starts = list(range(0, total - length + 1, stride))
-    if starts[-1] + length < total:
-        starts.append(total - length)
-    index = np.asarray(starts)[:, None] + np.arange(length)
-    return arr[index]
-
-
-def fit_length(seq: np.ndarray, length: int) -> np.ndarray:
-    """Make a (T, ...) sequence exactly `length` frames long.
-
-    A longer sequence is cropped around its centre (actions tend to sit in the middle of a
-    clip); a shorter one is padded by holding its last frame (no invented motion).
-
-    Raises:
-        ValueError: `length` < 1 or an empty sequence.
-    """
-    if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
-    arr = np.asarray(seq)
-    total = arr.shape[0]
-    if total == 0:
-        raise ValueError("cannot fit an empty sequence (0 frames) to a length")
-    if total >= length:
-        start = (total - length) // 2
-        return arr[start : start + length].copy()
-    index = np.minimum(np.arange(length), total - 1)
-    return arr[index]

@@ -3,14 +3,15 @@
 One implementation used in-process (batch annotation of a video) and by the ZeroMQ
 service (stream/worker_zmq.py). Per source, a `Tracker` gives every person a stable
 id; per track, a ring buffer keeps the person's NTU-25 joints (mapped from MediaPipe
-world landmarks) with their capture timestamps. Windows are resampled to the bundle's
-fps by timestamp (linear interpolation), so sources at any frame rate, and sources
-whose stale frames were dropped, give windows at the rate the model was trained on.
+world landmarks) with their capture timestamps. Windows are made by model/windows.py
+`track_window`, the same path as training's: resampled to the bundle's fps by timestamp,
+so sources at any frame rate, and sources whose stale frames were dropped, give windows at
+the rate the model was trained on, then canonicalised in the bundle's canonical frame.
 
 Cadence: a track is *ready* when it has `stride` new bundle frames (stride / fps
 seconds) since its last window and covers at least `min_frames` frames. A ready
 track's window is its last `window` frames; a track covering fewer (between
-`min_frames` and `window`) is padded to the window with `fit_length`, so a person is
+`min_frames` and `window`) is padded to the window after canonicalisation, so a person is
 first classified after min_frames / fps seconds (0.8 s by default) instead of
 window / fps (2.1 s). All ready tracks are canonicalised and classified in one batch;
 probabilities are smoothed per track with an exponential moving average and then
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from actzero.model.actions import Action
+from actzero.model.canonical import CanonicalisationError
+from actzero.model.windows import MIN_CLIP_FRAMES, track_window
 from actzero.stream.frames import PoseFrame
 from actzero.stream.results import TIMING_STAGES, ActionResult
 from actzero.stream.tracker import Tracker, TrackerConfig, torso_summary
@@ -55,7 +58,7 @@ class WorkerConfig:
     """
 
     stride: int = 8
-    min_frames: int = 24
+    min_frames: int = MIN_CLIP_FRAMES
     ema: float = 0.5
     top_k: int = 5
     max_gap_s: float = 0.5
@@ -116,39 +119,6 @@ class _Source:
     last_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def resample_window(
-    ts: np.ndarray, joints: np.ndarray, end_ts: float, frames: int, fps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Resample timestamped joints to `frames` uniform steps at `fps` ending at `end_ts`.
-
-    Linear interpolation between the two neighbouring samples; where one of them is NaN
-    the nearer finite one is used, so a joint is NaN only where both neighbours miss it.
-
-    Args:
-        ts: (n,) increasing timestamps, n >= 1.
-        joints: (n, 25, 3) joints.
-        end_ts: time of the last output frame.
-        frames: number of output frames.
-        fps: output rate.
-
-    Returns:
-        The output timestamps (frames,) and joints (frames, 25, 3) float32.
-    """
-    target = end_ts - (np.arange(frames)[::-1] / fps)
-    if len(ts) == 1:
-        return target, np.repeat(joints[:1], frames, axis=0).astype(np.float32)
-    i = np.clip(np.searchsorted(ts, target, side="right") - 1, 0, len(ts) - 2)
-    span = ts[i + 1] - ts[i]
-    w = np.clip((target - ts[i]) / np.where(span > 0, span, 1.0), 0.0, 1.0)[:, None, None]
-    a, b = joints[i], joints[i + 1]
-    out = a + (b - a) * w
-    near = np.where(w < 0.5, a, b)
-    far = np.where(w < 0.5, b, a)
-    out = np.where(np.isnan(out), near, out)
-    out = np.where(np.isnan(out), far, out)
-    return target, out.astype(np.float32)
-
-
 class WorkerCore:
     """Turns pose frames from any number of sources into action results.
 
@@ -168,14 +138,14 @@ class WorkerCore:
         *,
         classifier=None,
     ):
-        from actzero.model import canonical, mapping
+        from actzero.model import mapping
 
-        self._canonical = canonical
         self._mapping = mapping
         self.bundle = bundle
         self.config = config or WorkerConfig()
         self.window = int(bundle.window)
         self.fps = float(bundle.fps)
+        self.canonical_frame = bundle.canonical_frame
         self._sources: dict[str, _Source] = {}
         self._active: tuple[tuple[Action, ...], object] = ((), None)
         actions = tuple(bundle.actions if actions is None else actions)
@@ -211,6 +181,11 @@ class WorkerCore:
     def labels(self) -> list[str]:
         """Names of the current actions, in classifier order."""
         return list(self._active[1].labels)
+
+    @property
+    def classifier(self):
+        """The classifier fitted for the current actions (replaced, never changed, by `set_actions`)."""
+        return self._active[1]
 
     def set_actions(self, actions: Sequence[Action]) -> float:
         """Fit a classifier for `actions` and swap it in atomically.
@@ -333,16 +308,15 @@ class WorkerCore:
             t0 = time.perf_counter()
             ts, index, joints = buf.ordered()
             frames = min(self.window, buf.covered_frames(self.fps))
-            grid_ts, seq = resample_window(ts, joints, ts[-1], frames, self.fps)
             buf.last_window_ts = ts[-1]
             try:
-                seq = self._canonical.canonicalise(seq)
-            except self._canonical.CanonicalisationError:
+                grid_ts, seq = track_window(ts, joints, frames, self.fps, self.window, self.canonical_frame)
+            except CanonicalisationError:
                 self.counters["windows_failed"] += 1
                 continue
-            if frames < self.window:
-                seq = self._canonical.fit_length(seq, self.window)
-            start_index = int(index[min(np.searchsorted(ts, grid_ts[0]), len(ts) - 1)])
+            # the first sample the window covers (a sample within rounding of the grid's start counts)
+            first = np.searchsorted(ts, grid_ts[0] - 1e-3 / self.fps)
+            start_index = int(index[min(first, len(ts) - 1)])
             windows.append(seq)
             spans.append((name, tid, buf, grid_ts[0], ts[-1], start_index, int(index[-1]), frames))
             canon_ms.append((time.perf_counter() - t0) * 1e3)

@@ -2,10 +2,13 @@
 
 Before canonicalisation (on a raw clip, metres, NaN = missing): speed change by temporal
 resampling, and dropped joints (single joint-frames and occlusion spans) set to NaN so
-that `canonicalise` fills them exactly as it does at run time. After canonicalisation (a
-batch of canonical windows): rotation about the vertical axis, a small tilt, Gaussian
-noise, and mirroring with left/right joints swapped (the label is swapped too for classes
-whose names say "left" or "right").
+that `canonicalise` fills them exactly as it does at run time; the window is then made by
+model/windows.py `model_window` (canonicalised, a short one padded), as at run time. After
+canonicalisation (a batch of canonical windows): rotation about the vertical axis, a tilt
+about the horizontal axes (small in the upright frame; in the gravity frame up to
+`gravity_tilt_degrees`, the camera pitch and roll that frame keeps), Gaussian noise, and
+mirroring with left/right joints swapped (the label is swapped too for classes whose names
+say "left" or "right").
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actzero.model.canonical import CanonicalisationError, canonicalise, fit_length
+from actzero.model.canonical import GRAVITY, UPRIGHT, CanonicalisationError
 from actzero.model.skeleton import MIRROR_PERM, NUM_JOINTS, SPINE_BASE, SPINE_SHOULDER
+from actzero.model.windows import model_window
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class AugmentConfig:
     occlusion_probability: float = 0.2  # chance of one joint group missing for a span
     yaw_degrees: float = 30.0
     tilt_degrees: float = 10.0
+    gravity_tilt_degrees: float = 18.0  # camera pitch / roll, kept by the gravity frame
     noise: float = 0.015
     mirror_probability: float = 0.5
 
@@ -50,7 +55,8 @@ def mirror_label_map(class_names: list[str]) -> np.ndarray:
 def crop_with_speed(clip: np.ndarray, length: int, speed: float, rng: np.random.Generator) -> np.ndarray:
     """A random `length`-frame window of `clip` played `speed` times faster (linear interpolation).
 
-    Clips shorter than the needed span are resampled whole and fitted with `fit_length`.
+    A clip shorter than the needed span is resampled whole: fewer than `length` frames, which
+    `model_window` pads after canonicalisation.
     """
     total = len(clip)
     span = (length - 1) * speed
@@ -62,8 +68,7 @@ def crop_with_speed(clip: np.ndarray, length: int, speed: float, rng: np.random.
     lo = np.floor(times).astype(np.int64)
     hi = np.minimum(lo + 1, total - 1)
     w = (times - lo)[:, None, None].astype(np.float32)
-    window = clip[lo] * (1 - w) + clip[hi] * w  # NaN stays NaN where either side is missing
-    return fit_length(window, length) if len(window) != length else window
+    return clip[lo] * (1 - w) + clip[hi] * w  # NaN stays NaN where either side is missing
 
 
 def drop_joints(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
@@ -83,15 +88,15 @@ def drop_joints(window: np.ndarray, config: AugmentConfig, rng: np.random.Genera
 
 
 def sample_canonical_window(
-    clip: np.ndarray, length: int, config: AugmentConfig, rng: np.random.Generator
+    clip: np.ndarray, length: int, config: AugmentConfig, rng: np.random.Generator, frame: str = UPRIGHT
 ) -> np.ndarray | None:
-    """Speed-changed, joint-dropped, canonicalised window of a raw clip (None if unusable)."""
+    """Speed-changed, joint-dropped model window (canonical `frame`) of a raw clip (None if unusable)."""
     window = crop_with_speed(clip, length, rng.uniform(*config.speed), rng)
     try:
-        return canonicalise(drop_joints(window, config, rng))
+        return model_window(drop_joints(window, config, rng), length, frame)
     except CanonicalisationError:
         try:
-            return canonicalise(window)
+            return model_window(window, length, frame)
         except CanonicalisationError:
             return None
 
@@ -114,8 +119,9 @@ def augment_batch(
     mirror_map: np.ndarray,
     config: AugmentConfig,
     rng: np.random.Generator,
+    frame: str = UPRIGHT,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate, tilt, mirror and add noise to canonical windows (N, T, 25, 3).
+    """Rotate, tilt, mirror and add noise to canonical windows (N, T, 25, 3) of canonical `frame`.
 
     Returns:
         (augmented windows float32, labels after mirroring).
@@ -130,8 +136,9 @@ def augment_batch(
         out[mirror] = flipped
         labels[mirror] = mirror_map[labels[mirror]]
     yaw = np.radians(rng.uniform(-config.yaw_degrees, config.yaw_degrees, n))
-    pitch = np.radians(rng.uniform(-config.tilt_degrees, config.tilt_degrees, n))
-    roll = np.radians(rng.uniform(-config.tilt_degrees, config.tilt_degrees, n))
+    tilt = config.gravity_tilt_degrees if frame == GRAVITY else config.tilt_degrees
+    pitch = np.radians(rng.uniform(-tilt, tilt, n))
+    roll = np.radians(rng.uniform(-tilt, tilt, n))
     rot = _rotation(yaw, pitch, roll).astype(np.float32)
     out = np.einsum("ntvc,ndc->ntvd", out, rot)
     out += rng.normal(0, config.noise, out.shape).astype(np.float32)

@@ -154,7 +154,7 @@ def _bandai_clips(
     processes: int,
     progress: bool,
 ) -> list[_Clip]:
-    from actzero.model.canonical import resample
+    from actzero.model.windows import resample
 
     tag_to_label = {
         tag: i

@@ -137,9 +137,9 @@ class Features:
     labels: np.ndarray  # indices into the split's full class list (`ClipSet.names`)
 
 
-def _features(backbone, clips: ClipSet, index: np.ndarray, window: int, stride: int) -> Features:
+def _features(backbone, clips: ClipSet, index: np.ndarray, window: int, stride: int, frame: str) -> Features:
     subset = clips.subset(index)
-    windows, labels, _ = windows_of_clips(subset, window, stride)
+    windows, labels, _ = windows_of_clips(subset, window, stride, frame)
     f, logits = backbone_outputs(backbone, windows)
     return Features(f, logits, labels)
 
@@ -169,7 +169,7 @@ def _cached_stage(
     out = {}
     for g, idx in groups.items():
         stride = config.train.feature_stride if g == "train" else config.test_stride
-        out[g] = _features(backbone, clips, idx, config.train.window, stride)
+        out[g] = _features(backbone, clips, idx, config.train.window, stride, config.train.canonical_frame)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.stem + ".partial.npz")
     np.savez(

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from actzero.model.canonical import CanonicalisationError, canonicalise, fit_length, sliding_windows
+from actzero.model import windows as model_windows
+from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, softmax
 from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
 from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
@@ -31,9 +32,14 @@ Progress = Callable[[str, float], None]  # (stage, fraction done)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Backbone training schedule and window settings."""
+    """Backbone training schedule and window settings.
+
+    `canonical_frame` is the model's canonical frame (model/canonical.py `CANONICAL_FRAMES`),
+    recorded in the bundle's manifest so that serving uses the same one.
+    """
 
     window: int = 64
+    canonical_frame: str = UPRIGHT
     epochs: int = 12
     windows_per_epoch: int = 3072
     batch_size: int = 64
@@ -97,25 +103,18 @@ def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[
     return np.sort(np.array(kept, dtype=np.int64)), np.sort(np.array(held, dtype=np.int64))
 
 
-def clip_windows(clip: np.ndarray, window: int, stride: int) -> np.ndarray:
-    """Canonical windows (n, window, 25, 3) of a clip (sliding; a short clip gives one fitted window)."""
-    raw = sliding_windows(clip, window, stride) if len(clip) >= window else fit_length(clip, window)[None]
-    out = []
-    for w in raw:
-        try:
-            out.append(canonicalise(w))
-        except CanonicalisationError:
-            continue
-    return np.stack(out) if out else np.zeros((0, window, 25, 3), dtype=np.float32)
+def clip_windows(clip: np.ndarray, window: int, stride: int, frame: str = UPRIGHT) -> np.ndarray:
+    """Model windows (n, window, 25, 3) of a clip at the model rate (model/windows.py `clip_windows`)."""
+    return model_windows.clip_windows(clip, window, stride, frame)
 
 
 def windows_of_clips(
-    clip_set: ClipSet, window: int, stride: int
+    clip_set: ClipSet, window: int, stride: int, frame: str = UPRIGHT
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Canonical windows of every clip: (windows, labels, clip index per window)."""
+    """Model windows of every clip: (windows, labels, clip index per window)."""
     ws, ys, cs = [], [], []
     for i, (clip, label) in enumerate(zip(clip_set.clips, clip_set.labels, strict=True)):
-        w = clip_windows(clip, window, stride)
+        w = clip_windows(clip, window, stride, frame)
         ws.append(w)
         ys.append(np.full(len(w), label, dtype=np.int64))
         cs.append(np.full(len(w), i, dtype=np.int64))
@@ -131,7 +130,7 @@ def _epoch_windows(
     ws, ys = [], []
     for c in rng.choice(present, size=config.windows_per_epoch):
         clip = clip_set.clips[rng.choice(by_class[c])]
-        w = sample_canonical_window(clip, config.window, config.augment, rng)
+        w = sample_canonical_window(clip, config.window, config.augment, rng, config.canonical_frame)
         if w is not None:
             ws.append(w)
             ys.append(c)
@@ -164,7 +163,9 @@ def train_backbone(
     mirror_map = mirror_label_map(clip_set.names)
     for epoch in range(config.epochs):
         windows, labels = _epoch_windows(clip_set, config, rng)
-        windows, labels = augment_batch(windows, labels, mirror_map, config.augment, rng)
+        windows, labels = augment_batch(
+            windows, labels, mirror_map, config.augment, rng, config.canonical_frame
+        )
         order = rng.permutation(len(windows))
         model.train()
         for b in range(0, len(order), config.batch_size):
@@ -325,8 +326,9 @@ def train_default_bundle(
     backbone = train_backbone(train_set, config, seed=seed, progress=progress)
     if progress:
         progress("features", 0.0)
-    train_w, train_y, _ = windows_of_clips(train_set, config.window, config.feature_stride)
-    held_w, held_y, _ = windows_of_clips(held_set, config.window, config.feature_stride)
+    frame = config.canonical_frame
+    train_w, train_y, _ = windows_of_clips(train_set, config.window, config.feature_stride, frame)
+    held_w, held_y, _ = windows_of_clips(held_set, config.window, config.feature_stride, frame)
     train_f, _ = backbone_outputs(backbone, train_w)
     _, held_logits = backbone_outputs(backbone, held_w)
     if progress:
@@ -349,6 +351,7 @@ def train_default_bundle(
         "layout": "ntu25",
         "window": config.window,
         "fps": float(dataset.meta.get("fps", 30.0)),
+        "canonical_frame": config.canonical_frame,
         "feature_dim": backbone.feature_dim,
         "dz_r": vae_config.dz_r,
         "dz_v": vae_config.dz_v,

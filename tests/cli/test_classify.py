@@ -1,12 +1,17 @@
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from actzero.api import ActionsFileError, read_actions_file
+from actzero.api import ActionsFileError, Recognizer, read_actions_file
 from actzero.cli.main import app
+from actzero.model.bundle import Bundle
+from actzero.model.windows import WindowError
 from actzero.training.synthetic import generate_clips
 
 runner = CliRunner()
@@ -87,3 +92,71 @@ def test_empty_actions_file_is_an_error(tmp_path):
     path.write_text("# nothing\n\n")
     with pytest.raises(ActionsFileError, match="no actions"):
         read_actions_file(path)
+
+
+def _long_clip(minutes: float) -> np.ndarray:
+    """A synthetic clap clip played forwards and backwards for `minutes` at 30 fps."""
+    clip = generate_clips(["clap hands"], clips_per_class=1, seed=3)[0].joints
+    return np.resize(np.concatenate([clip, clip[::-1]]), (int(minutes * 60 * 30), 25, 3)).astype(np.float32)
+
+
+def _cap_address_space(limit: int):
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def test_a_30_minute_clip_is_classified_within_a_1_5_gb_address_space(tmp_path):
+    path = tmp_path / "half_an_hour.npy"
+    np.save(path, _long_clip(30))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        "ACTZERO_CONFIG_DIR": str(tmp_path / "cfg"),
+    }
+    code = "import sys; from actzero.cli.main import app; sys.argv[0] = 'actzero'; app()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "classify", str(path), "--fps", "30"],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_cap_address_space(int(1.5 * 1024**3)),
+        timeout=200,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = json.loads(done.stdout)
+    assert line["clip"] == str(path) and line["label"] == "clap hands"
+
+
+@pytest.mark.parametrize(
+    ("fps", "bound"),
+    [
+        ("0.001", "greater than or equal to 5"),
+        ("4.9", "greater"),
+        ("1001", "less than or equal to 1000"),
+        ("1e300", "less"),
+    ],
+)
+def test_fps_outside_5_to_1000_is_refused(tmp_path, fps, bound):
+    path = tmp_path / "clip.npy"
+    np.save(path, _long_clip(0.05))
+    result = runner.invoke(app, ["classify", str(path), "--fps", fps])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert bound in " ".join(result.output.replace("│", " ").split())
+
+
+def test_too_short_and_too_slow_clips_get_a_clear_error(tmp_path):
+    short = tmp_path / "short.npz"
+    np.savez(short, blink=_long_clip(0.05)[:10])
+    result = runner.invoke(app, ["classify", str(short), "--fps", "30"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: {short}: clip too short: 10 frames at 30 fps (0.30 s); "
+        "at least 0.77 s (24 frames at the model's 30 fps) needed"
+    ]
+    # a rate the readers accept (a BVH may declare any) is refused before any window is made
+    with pytest.raises(WindowError, match="5 to 1000 frames per second, got 0.001"):
+        Recognizer(actions=Bundle.load().actions[:2]).classify_skeleton(_long_clip(0.05), fps=0.001)

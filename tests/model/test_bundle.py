@@ -63,3 +63,24 @@ def test_fit_is_deterministic_for_a_seed(bundle: Bundle) -> None:
     a = bundle.fit_classifier(bundle.actions[:6], seed=3)
     b = bundle.fit_classifier(bundle.actions[:6], seed=3)
     np.testing.assert_array_equal(a.latent.weight, b.latent.weight)
+
+
+def test_the_canonical_frame_is_read_from_the_manifest_with_upright_by_default(
+    bundle: Bundle, tmp_path
+) -> None:
+    import shutil
+
+    from actzero.model.bundle import BundleError
+
+    assert "canonical_frame" not in bundle.manifest and bundle.canonical_frame == "upright"
+    copy = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for frame in ("gravity", "upright"):
+        (copy / "manifest.json").write_text(json.dumps({**manifest, "canonical_frame": frame}))
+        assert Bundle.load(copy).canonical_frame == frame
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "canonical_frame": "sideways"}))
+    with pytest.raises(
+        BundleError, match="canonical_frame 'sideways' in manifest.json is not one of upright"
+    ):
+        Bundle.load(copy)

@@ -9,10 +9,7 @@ from actzero.model.canonical import (
     CanonicalisationError,
     canonicalise,
     fill_missing,
-    fit_length,
     normalise_bone_lengths,
-    resample,
-    sliding_windows,
 )
 
 # A standing NTU-25 body in metres (x = subject's right, y up, facing -z), roughly Kinect-like.
@@ -138,41 +135,6 @@ def test_degenerate_sides_raise_but_one_frame_works():
     assert issubclass(CanonicalisationError, ValueError)
 
 
-def test_resample_halves_frame_count_and_interpolates():
-    seq = np.arange(61, dtype=np.float32)[:, None, None] * np.ones((1, 25, 3), np.float32)
-    out = resample(seq, fps_in=60, fps_out=30)
-    assert out.shape == (31, 25, 3)
-    np.testing.assert_allclose(out[:, 0, 0], np.arange(0, 61, 2))
-    up = resample(seq[:3], fps_in=30, fps_out=60)
-    np.testing.assert_allclose(up[:, 0, 0], [0, 0.5, 1, 1.5, 2])
-    with pytest.raises(ValueError, match="fps_in"):
-        resample(seq, 0)
-
-
-def test_resample_keeps_nan_only_where_it_touches_missing_frames():
-    seq = np.zeros((5, 25, 3), np.float32)
-    seq[2, 3] = np.nan
-    out = resample(seq, fps_in=30, fps_out=60)
-    assert np.isnan(out[:, 3, 0]).tolist() == [False, False, False, True, True, True, False, False, False]
-
-
-def test_sliding_windows_cover_every_frame():
-    seq = np.arange(100)
-    wins = sliding_windows(seq, length=64, stride=16)
-    assert wins.shape == (4, 64)
-    assert wins[:, 0].tolist() == [0, 16, 32, 36]
-    assert sliding_windows(seq[:10], length=64).shape == (0, 64)
-    assert sliding_windows(seq[:64], length=64, stride=16).shape == (1, 64)
-
-
-def test_fit_length_crops_centre_and_pads_by_holding_last_frame():
-    seq = np.arange(10)
-    assert fit_length(seq, 4).tolist() == [3, 4, 5, 6]
-    assert fit_length(seq[:3], 6).tolist() == [0, 1, 2, 2, 2, 2]
-    with pytest.raises(ValueError):
-        fit_length(seq[:0], 4)
-
-
 def test_input_is_not_modified():
     seq = _motion(8, 6)
     seq[2, sk.L_KNEE] = np.inf
@@ -223,3 +185,76 @@ def test_the_path_travelled_is_removed_and_the_pose_kept():
     assert np.abs(out[:, sk.SPINE_BASE]).max() < 1e-6
     # the pose relative to the root is untouched by the translation removal
     assert np.linalg.norm(out[:, sk.HEAD] - out[:, sk.SPINE_BASE], axis=-1).min() > 0.3
+
+
+# ----- the gravity-aware frame --------------------------------------------------------------
+
+
+def _about_y(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
+
+def _about_x(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+
+
+def _about_z(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+
+
+def _spine(out: np.ndarray) -> np.ndarray:
+    spine = (out[:, sk.SPINE_SHOULDER] - out[:, sk.SPINE_BASE]).mean(0)
+    return spine / np.linalg.norm(spine)
+
+
+@pytest.mark.parametrize(
+    ("pose", "name"),
+    [(_about_x(-90), "on the back"), (_about_x(90), "face down"), (_about_z(90), "on the side")],
+)
+def test_gravity_frame_keeps_a_lying_body_horizontal(pose, name):
+    lying = _motion(20, 9) @ pose.T @ _about_y(37).T + np.array([0.4, 0.1, 2.0])
+    gravity = _spine(canonicalise(lying, "gravity"))
+    assert abs(gravity[1]) < 0.1, f"{name}: spine {gravity} is not horizontal"
+    assert _spine(canonicalise(lying, "upright"))[1] > 0.99  # the upright frame stands it up
+    assert np.isfinite(canonicalise(lying, "gravity")).all()
+
+
+def test_gravity_frame_of_a_standing_body_matches_the_upright_frame():
+    seq = _motion(30, 4) @ _about_y(-120).T * 1.8 + 5.0
+    np.testing.assert_allclose(canonicalise(seq, "gravity"), canonicalise(seq, "upright"), atol=0.05)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    yaw=st.floats(-180, 180),
+    shift=st.tuples(*[st.floats(-100, 100) for _ in range(3)]),
+    scale=st.floats(0.01, 100),
+    lean=st.sampled_from([0.0, 30.0, 80.0, 90.0, 135.0]),
+    seed=st.integers(0, 1000),
+    missing=st.floats(0, 0.3),
+)
+def test_gravity_frame_is_invariant_to_heading_translation_and_scale(yaw, shift, scale, lean, seed, missing):
+    seq = _motion(16, seed) @ _about_x(lean).T @ _about_z(lean / 3).T  # leaning up to lying
+    holes = np.random.default_rng(seed).random((16, sk.NUM_JOINTS)) < missing
+    holes[0, [sk.SPINE_BASE, sk.SPINE_SHOULDER, sk.L_SHOULDER, sk.R_SHOULDER]] = False
+    seq[holes] = np.nan
+    moved = scale * seq @ _about_y(yaw).T + np.asarray(shift)
+    np.testing.assert_allclose(canonicalise(seq, "gravity"), canonicalise(moved, "gravity"), atol=1e-4)
+
+
+@pytest.mark.parametrize("tilt", [_about_x(15), _about_x(-18), _about_z(15), _about_x(12) @ _about_z(-12)])
+def test_a_camera_tilt_changes_the_gravity_window_only_by_that_tilt(tilt):
+    canonical = canonicalise(_motion(30, 11) @ _about_y(70).T, "gravity")
+    tilted = canonicalise(canonical @ tilt.T, "gravity")
+    np.testing.assert_allclose(tilted, canonical @ tilt.T, atol=0.02)
+    angle = np.degrees(np.arccos(np.clip(_spine(tilted) @ _spine(canonical), -1, 1)))
+    expected = np.degrees(np.arccos(np.clip(_spine(canonical @ tilt.T) @ _spine(canonical), -1, 1)))
+    assert angle == pytest.approx(expected, abs=0.5) and angle > 10
+
+
+def test_unknown_canonical_frame_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown canonical frame 'sideways'"):
+        canonicalise(_motion(3, 1), "sideways")

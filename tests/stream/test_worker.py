@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from _worker_poses import replay, replay_one_person
 
-from actzero.model import canonical
 from actzero.model.bundle import Bundle
 from actzero.model.mapping import mediapipe_to_ntu
+from actzero.model.windows import track_window
 from actzero.stream.frames import PoseFrame
 from actzero.stream.tracker import Tracker, torso_summary
-from actzero.stream.worker import WorkerConfig, WorkerCore, resample_window
+from actzero.stream.worker import WorkerConfig, WorkerCore
 
 
 def test_two_people_get_their_own_tracks_and_results(bundle: Bundle, make_core) -> None:
@@ -86,8 +86,8 @@ def test_probabilities_are_the_classifier_on_the_resampled_canonical_window(
     seen = [f for f in frames[: result.end_index + 1] if f.num_persons]
     ts = np.array([f.capture_ts for f in seen])
     joints = np.stack([mediapipe_to_ntu(f.world[0], f.visibility[0]) for f in seen])
-    _, window = resample_window(ts, joints, ts[-1], bundle.window, bundle.fps)
-    expected = classifier.probabilities(canonical.canonicalise(window)[None])[0]
+    _, window = track_window(ts, joints, bundle.window, bundle.fps, bundle.window)
+    expected = classifier.probabilities(window[None])[0]
     got = dict(result.top_k)
     np.testing.assert_allclose([got[name] for name in classifier.labels], expected, rtol=1e-4, atol=1e-6)
 
@@ -104,21 +104,6 @@ def test_smoothing_averages_probabilities_over_windows(bundle: Bundle, make_core
         if i:
             expected = {name: 0.5 * expected[name] + 0.5 * r[name] for name in r}
         assert s == pytest.approx(expected, rel=1e-4, abs=1e-6)
-
-
-def test_resample_window_interpolates_linearly_and_fills_one_sided_gaps() -> None:
-    ts = np.array([0.0, 0.1, 0.3])
-    joints = np.zeros((3, 25, 3), dtype=np.float32)
-    joints[:, :, 0] = np.array([0.0, 1.0, 3.0])[:, None]  # x = 10 * t
-    joints[1, 5] = np.nan  # joint 5 missing in the middle sample
-    out_ts, out = resample_window(ts, joints, 0.3, 10, 30.0)
-    np.testing.assert_allclose(out_ts, 0.3 - np.arange(10)[::-1] / 30)
-    np.testing.assert_allclose(out[:, 0, 0], 10 * out_ts, atol=1e-5)
-    assert np.isfinite(out).all()  # the gap takes the nearer finite sample
-    near_first = out_ts < 0.05
-    np.testing.assert_allclose(out[near_first, 5, 0], 0.0)
-    one_ts, one = resample_window(ts[:1], joints[:1], 0.0, 4, 30.0)
-    assert one.shape == (4, 25, 3) and (one == joints[0]).all()
 
 
 def test_action_set_swaps_atomically_while_frames_flow(bundle: Bundle) -> None:

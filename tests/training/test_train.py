@@ -73,8 +73,12 @@ def test_speed_change_covers_the_expected_span() -> None:
     window = crop_with_speed(clip, 64, 1.4, np.random.default_rng(0))
     assert window.shape == (64, 25, 3)
     np.testing.assert_allclose(np.diff(window[:, 0, 0]), 1.4, atol=1e-4)
-    short = crop_with_speed(clip[:30], 64, 0.7, np.random.default_rng(0))
-    assert short.shape == (64, 25, 3) and np.isfinite(short).all()
+    short = crop_with_speed(clip[:30], 64, 0.7, np.random.default_rng(0))  # the whole clip, slowed
+    assert short.shape == (42, 25, 3) and np.isfinite(short).all()
+    np.testing.assert_allclose(short[:, 0, 0], np.arange(42) * 0.7, atol=1e-4)
+    rng = np.random.default_rng(0)
+    padded = sample_canonical_window(_clip(30), 64, AugmentConfig(drop_probability=0), rng)
+    assert padded.shape == (64, 25, 3)  # padded after canonicalisation, as at run time
 
 
 def test_dropped_joints_are_nan_and_filled_by_canonicalise() -> None:
@@ -140,3 +144,24 @@ def test_no_action_rates_count_idle_and_unsure_windows() -> None:
     assert rates["other_windows_no_action"] == round(1 / 3, 4)
     assert rates["accuracy_when_labelled"] == round(1 / 3, 4)  # jump (idle), wave ok, wave (jump)
     assert rates["windows"] == 5
+
+
+def test_gravity_frame_windows_get_camera_tilts_up_to_the_configured_range() -> None:
+    from actzero.model.skeleton import SPINE_BASE, SPINE_SHOULDER
+
+    rng = np.random.default_rng(1)
+    window = sample_canonical_window(_clip(64), 64, AugmentConfig(drop_probability=0), rng, "gravity")
+    windows = np.stack([window] * 400)
+    config = AugmentConfig(yaw_degrees=0, noise=0, mirror_probability=0)
+
+    def spine_tilts(frame: str) -> np.ndarray:
+        out, _ = augment_batch(windows, np.zeros(400, int), np.array([0]), config, rng, frame)
+        before = (window[:, SPINE_SHOULDER] - window[:, SPINE_BASE]).mean(0)
+        after = (out[:, :, SPINE_SHOULDER] - out[:, :, SPINE_BASE]).mean(1)
+        cos = after @ before / np.linalg.norm(after, axis=-1) / np.linalg.norm(before)
+        return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+    gravity, upright = spine_tilts("gravity"), spine_tilts("upright")
+    limit = np.degrees(np.arccos(np.cos(np.radians(18)) ** 2))  # pitch and roll both at 18 degrees
+    assert gravity.max() <= limit + 0.1 and gravity.max() > 18
+    assert upright.max() < 15  # the upright frame keeps its small 10-degree tilt
