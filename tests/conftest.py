@@ -30,6 +30,43 @@ def _extract_members(archive: Path, names: list[str], into: Path) -> list[Path]:
     return [into / name for name in names]
 
 
+@pytest.fixture(scope="session")
+def archive_members():
+    """archive_members(archive, member paths, into) -> the members of a ../shared .tar.xz archive,
+    extracted into `into` (reading only as far as the last one); skips the test when the
+    archive is absent."""
+
+    def extract(archive: Path, members: list[str] | tuple[str, ...], into: Path) -> list[Path]:
+        if not Path(archive).is_file():
+            pytest.skip(f"{archive} is not present")
+        return _extract_members(Path(archive), list(members), into)
+
+    return extract
+
+
+@pytest.fixture(scope="session")
+def repacked_archive(archive_members):
+    """repacked_archive(archive, member paths, into) -> a ../shared lookalike under `into` whose
+    copy of `archive` (same relative path) holds only those members, with the archive's
+    README.md and index.tsv beside it; skips the test when the archive is absent."""
+    import shutil
+    import tarfile
+
+    def repack(archive: Path, members: list[str] | tuple[str, ...], into: Path) -> Path:
+        archive_members(archive, members, into / "unpacked")
+        target = into / "shared" / Path(archive).relative_to(SHARED)
+        target.parent.mkdir(parents=True)
+        with tarfile.open(target, "w:xz", preset=0) as small:
+            for name in members:
+                small.add(into / "unpacked" / name, arcname=name)
+        for extra in ("README.md", "index.tsv"):
+            if (Path(archive).parent / extra).is_file():
+                shutil.copy(Path(archive).parent / extra, target.parent / extra)
+        return into / "shared"
+
+    return repack
+
+
 @pytest.fixture
 def kinect_files(tmp_path: Path):
     """kinect_files(folder, archive name, member paths) -> the members of a ../shared/data/kinect

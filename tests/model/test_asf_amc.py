@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -183,19 +182,10 @@ def test_other_skeletons_are_refused_for_ntu(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def kick(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def kick(tmp_path_factory: pytest.TempPathFactory, archive_members) -> Path:
     """HDM05 actor bd's left front kick (161 frames) and its ASF, extracted from the archive."""
-    if not HDM05.is_file():
-        pytest.skip("../shared/data/mocap/hdm05-subset is not present")
     into = tmp_path_factory.mktemp("hdm05")
-    with tarfile.open(HDM05, "r:xz") as archive:
-        wanted = {KICK_ASF, KICK_AMC}
-        for member in archive:
-            if member.name in wanted:
-                archive.extract(member, into, filter="data")
-                wanted.discard(member.name)
-                if not wanted:
-                    break
+    archive_members(HDM05, [KICK_ASF, KICK_AMC], into)
     return into / KICK_AMC
 
 

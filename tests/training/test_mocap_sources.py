@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -32,42 +30,18 @@ CMU_MEMBERS = (
 )
 
 
-def _repack(archive: Path, members: tuple[str, ...], into: Path) -> Path:
-    """A .tar.xz with only `members` of `archive`, at the same relative path under `into`."""
-    if not archive.is_file():
-        pytest.skip(f"{archive} is not present")
-    unpacked = into / "unpacked"
-    with tarfile.open(archive, "r:xz") as source:
-        wanted = set(members)
-        for member in source:
-            if member.name in wanted:
-                source.extract(member, unpacked, filter="data")
-                wanted.discard(member.name)
-                if not wanted:
-                    break
-    assert not wanted, f"{archive} lacks {sorted(wanted)}"
-    target = into / "shared" / archive.relative_to(SHARED)
-    target.parent.mkdir(parents=True)
-    with tarfile.open(target, "w:xz", preset=0) as small:
-        for name in members:
-            small.add(unpacked / name, arcname=name)
-    shutil.copy(archive.parent / "README.md", target.parent / "README.md")
-    index = archive.parent / "index.tsv"
-    if index.is_file():
-        shutil.copy(index, target.parent / "index.tsv")
-    return into / "shared"
-
-
 @pytest.fixture(scope="module")
-def hdm05_shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _repack(
+def hdm05_shared(tmp_path_factory: pytest.TempPathFactory, repacked_archive) -> Path:
+    return repacked_archive(
         MOCAP / "hdm05-subset" / "HDM05-subset.tar.xz", HDM05_MEMBERS, tmp_path_factory.mktemp("h")
     )
 
 
 @pytest.fixture(scope="module")
-def cmu_shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _repack(MOCAP / "cmu-partial" / "CMU-partial.tar.xz", CMU_MEMBERS, tmp_path_factory.mktemp("c"))
+def cmu_shared(tmp_path_factory: pytest.TempPathFactory, repacked_archive) -> Path:
+    return repacked_archive(
+        MOCAP / "cmu-partial" / "CMU-partial.tar.xz", CMU_MEMBERS, tmp_path_factory.mktemp("c")
+    )
 
 
 def test_hdm05_clips_labels_subjects_and_rate(hdm05_shared: Path, tmp_path: Path) -> None:

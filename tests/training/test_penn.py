@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -24,23 +23,9 @@ MEMBERS = ("PennAction/labels/0001.mat", "PennAction/labels/0013.mat")
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared(tmp_path_factory: pytest.TempPathFactory, repacked_archive) -> Path:
     """A ../shared lookalike whose Penn archive holds 0001.mat (float64) and 0013.mat (uint16)."""
-    if not PENN.is_file():
-        pytest.skip("../shared/data/video/penn-action-2d is not present")
-    into = tmp_path_factory.mktemp("penn")
-    with tarfile.open(PENN, "r:xz") as archive:
-        for member in archive:
-            if member.name in MEMBERS:
-                archive.extract(member, into / "unpacked", filter="data")
-                if member.name == MEMBERS[-1]:
-                    break
-    target = into / "shared" / PENN.relative_to(SHARED)
-    target.parent.mkdir(parents=True)
-    with tarfile.open(target, "w:xz", preset=0) as small:
-        for name in MEMBERS:
-            small.add(into / "unpacked" / name, arcname=name)
-    return into / "shared"
+    return repacked_archive(PENN, MEMBERS, tmp_path_factory.mktemp("penn"))
 
 
 def test_clips_fields_types_and_order(shared: Path, tmp_path: Path) -> None:
