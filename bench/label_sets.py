@@ -32,8 +32,7 @@ from actzero.api import Recognizer
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
 from actzero.model.canonical import CanonicalisationError
-from actzero.model.zeroshot import Calibration, ZeroShotClassifier
-from actzero.training.distractors import DISTRACTORS, capture_share
+from actzero.model.zeroshot import Calibration, ZeroShotClassifier, fit_relative_threshold
 from actzero.training.sources import KINECT_SOURCES, load_class_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,9 +113,7 @@ def source_outputs(recognizer: Recognizer, source: str, cache: Path) -> Outputs:
     from actzero.training.kinect_sources import iter_clips
 
     _, names = source_actions(source)
-    clips = [
-        (c.joints, c.fps, names[c.label]) for c in iter_clips(source, SHARED, cache) if c.label in names
-    ]
+    clips = [(c.joints, c.fps, names[c.label]) for c in iter_clips(source, SHARED, cache) if c.label in names]
     out = encode_clips(recognizer, clips)
     out.save(path)
     return out
@@ -192,9 +189,17 @@ def latent_table(bundle: Bundle, val: Outputs, variants: dict[str, Calibration],
             _, probs, truth, _ = window_probs(bundle, val, names, calib)
             s = scores(probs.argmax(1), truth, np.ones(len(truth), bool))
             cells[len(names)].append((s["balanced"], s["collapse"]))
-        table.add(name, *[f"{100 * np.mean([c[0] for c in cells[k]]):.1f} / "
-                          f"{100 * np.mean([c[1] for c in cells[k]]):.1f}" for k in SIZES])
-    table.notes.append(f"{SETS_PER_SIZE} random sets per K from the 59 non-idle classes, names treated as new")
+        table.add(
+            name,
+            *[
+                f"{100 * np.mean([c[0] for c in cells[k]]):.1f} / "
+                f"{100 * np.mean([c[1] for c in cells[k]]):.1f}"
+                for k in SIZES
+            ],
+        )
+    table.notes.append(
+        f"{SETS_PER_SIZE} random sets per K from the 59 non-idle classes, names treated as new"
+    )
     return table
 
 
@@ -204,18 +209,23 @@ def fit_relative_no_action(bundle, val, calib, sets) -> tuple[Calibration, Table
     for names in sets:
         _, probs, _, _ = window_probs(bundle, val, names, calib)
         tops[len(names)].append(probs.max(1))
-    ks = np.array(SIZES, float)
-    q = np.array([np.quantile(np.concatenate(tops[k]), NO_ACTION_TARGET) for k in SIZES])
-    slope, intercept = np.polyfit(np.log(ks), np.log(q), 1)
-    fitted_calib = replace(calib, no_action="relative", relative_threshold=float(np.exp(intercept)),
-                           relative_exponent=float(-slope), threshold=1.0)
-    table = Table("Validation: \"no action\" rate per K (new label sets)",
-                  ["rule", *[f"K={k} in-set" for k in SIZES], "K=12 out-of-set", "idle windows"])
+    a, b = fit_relative_threshold({k: np.concatenate(v) for k, v in tops.items()}, NO_ACTION_TARGET)
+    fitted_calib = replace(
+        calib, no_action="relative", relative_threshold=a, relative_exponent=b, threshold=1.0
+    )
+    table = Table(
+        'Validation: "no action" rate per K (new label sets)',
+        ["rule", *[f"K={k} in-set" for k in SIZES], "K=12 out-of-set", "idle windows"],
+    )
     truth_w = np.array(val.truth)[val.clip]
     idle = truth_w == bundle.calibration.idle_label
-    for name, c in (("absolute 0.3", replace(calib, no_action="absolute", threshold=0.3)),
-                    (f"relative {fitted_calib.relative_threshold:.2f} K^-{fitted_calib.relative_exponent:.2f}",
-                     fitted_calib)):
+    for name, c in (
+        ("absolute 0.3", replace(calib, no_action="absolute", threshold=0.3)),
+        (
+            f"relative {fitted_calib.relative_threshold:.2f} K^-{fitted_calib.relative_exponent:.2f}",
+            fitted_calib,
+        ),
+    ):
         rates, outside, idle_rates = {k: [] for k in SIZES}, [], []
         for names in sets:
             clf, probs, _, mask = window_probs(bundle, val, names, c)
@@ -226,8 +236,12 @@ def fit_relative_no_action(bundle, val, calib, sets) -> tuple[Calibration, Table
                 outside.append(np.mean([p.label is None for p in clf.decide(rest)]))
                 rest = clf.probabilities_from_outputs(val.logits[idle], val.z_r[idle])
                 idle_rates.append(np.mean([p.label is None for p in clf.decide(rest)]))
-        table.add(name, *[100 * float(np.mean(rates[k])) for k in SIZES],
-                  100 * float(np.mean(outside)), 100 * float(np.mean(idle_rates)))
+        table.add(
+            name,
+            *[100 * float(np.mean(rates[k])) for k in SIZES],
+            100 * float(np.mean(outside)),
+            100 * float(np.mean(idle_rates)),
+        )
     table.notes.append(f"relative rule fitted to reject {NO_ACTION_TARGET:.0%} of in-set windows for every K")
     return fitted_calib, table
 
@@ -240,8 +254,10 @@ def penalty_table(bundle, val, calibrations: dict[str, Calibration], rng) -> Tab
     pool = [a.name for a in bundle.actions if a.name != bundle.calibration.idle_label]
     sets = [list(rng.choice(pool, 12, replace=False)) for _ in range(SETS_PER_SIZE)]
     truth_w = np.array(val.truth)[val.clip]
-    table = Table("Validation: shipped + added labels (12 labels, 3 renamed as new) and 5 distractors",
-                  ["calibration", "S %", "U %", "H %", "distractor capture %"])
+    table = Table(
+        "Validation: shipped + added labels (12 labels, 3 renamed as new) and 5 distractors",
+        ["calibration", "S %", "U %", "H %", "distractor capture %"],
+    )
     for name, calib in calibrations.items():
         s_acc, u_acc, capture = [], [], []
         for names in sets:
@@ -259,8 +275,9 @@ def penalty_table(bundle, val, calibrations: dict[str, Calibration], rng) -> Tab
             kept = bundle.calibration
             bundle.calibration = calib
             try:
-                capture.append(distractor_capture(bundle, [by_name[n] for n in names],
-                                                  val.logits[mask], val.z_r[mask]))
+                capture.append(
+                    distractor_capture(bundle, [by_name[n] for n in names], val.logits[mask], val.z_r[mask])
+                )
             finally:
                 bundle.calibration = kept
         s, u = float(np.mean(s_acc)), float(np.mean(u_acc))
@@ -272,9 +289,19 @@ def source_table(bundle, outputs: dict[str, Outputs], calibrations: dict[str, Ca
     """Per Kinect source and calibration: clip scores with the source's own label set."""
     from actzero.training.distractors import distractor_capture
 
-    table = Table("Kinect sources (never used for any choice), own label set as text, per clip",
-                  ["source", "labels (shipped names)", "calibration", "top-1 %", "class-bal. %",
-                   "collapse %", "no action %", "distractor capture % (windows)"])
+    table = Table(
+        "Kinect sources (never used for any choice), own label set as text, per clip",
+        [
+            "source",
+            "labels (shipped names)",
+            "calibration",
+            "top-1 %",
+            "class-bal. %",
+            "collapse %",
+            "no action %",
+            "distractor capture % (windows)",
+        ],
+    )
     for source, out in outputs.items():
         actions, _ = source_actions(source)
         names = [a.name for a in actions]
@@ -293,14 +320,24 @@ def source_table(bundle, outputs: dict[str, Outputs], calibrations: dict[str, Ca
                 capture = distractor_capture(bundle, actions, out.logits, out.z_r)
             finally:
                 bundle.calibration = kept
-            table.add(source, f"{len(names)} ({n_shipped})", cname, 100 * s["top1"], 100 * s["balanced"],
-                      100 * s["collapse"], 100 * s["no_action"], 100 * capture)
-    table.notes.append("top-1 counts the top label even where the decision is \"no action\"")
+            table.add(
+                source,
+                f"{len(names)} ({n_shipped})",
+                cname,
+                100 * s["top1"],
+                100 * s["balanced"],
+                100 * s["collapse"],
+                100 * s["no_action"],
+                100 * capture,
+            )
+    table.notes.append('top-1 counts the top label even where the decision is "no action"')
     return table
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", type=Path, default=Path("/work/cache/zeroshot/dataset-v2.npz"))
     parser.add_argument("--cache", type=Path, default=Path("/work/cache/zeroshot"))
     parser.add_argument("--sources", nargs="*", default=list(KINECT_SOURCES), choices=KINECT_SOURCES)
@@ -319,12 +356,20 @@ def main() -> None:
     tables = [latent_table(bundle, val, {"linear (before)": linear, "cosine": cosine}, sets)]
     after, no_action = fit_relative_no_action(bundle, val, cosine, sets)
     tables.append(no_action)
-    candidates = {"before": linear, **{f"cosine penalty {p:g}": replace(after, seen_penalty=p) for p in PENALTIES}}
+    candidates = {
+        "before": linear,
+        **{f"cosine penalty {p:g}": replace(after, seen_penalty=p) for p in PENALTIES},
+    }
     mixed = penalty_table(bundle, val, candidates, rng)
     tables.append(mixed)
     # the penalty with the best H among those whose distractor capture is under 5%
-    allowed = [(h, p) for h, c, p in zip(mixed.column("H %")[1:], mixed.column("distractor capture %")[1:],
-                                         PENALTIES, strict=True) if c < 5.0]
+    allowed = [
+        (h, p)
+        for h, c, p in zip(
+            mixed.column("H %")[1:], mixed.column("distractor capture %")[1:], PENALTIES, strict=True
+        )
+        if c < 5.0
+    ]
     after = replace(after, seen_penalty=max(allowed)[1])
     mixed.notes.append(f"chosen: penalty {after.seen_penalty:g} (best H with capture under 5%)")
     print_tables(tables)

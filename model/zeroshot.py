@@ -118,6 +118,25 @@ class LinearSoftmax:
         return (np.asarray(z, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
 
 
+def fit_relative_threshold(top_probs: dict[int, np.ndarray], target: float) -> tuple[float, float]:
+    """Fit the "relative" no-action threshold a * K^-b to per-K quantiles of top probabilities.
+
+    Args:
+        top_probs: label-set size K -> top probabilities of validation windows whose class
+            is in the label set (at least two sizes).
+        target: the share of such windows that should be called "no action" at every K.
+
+    Returns:
+        (relative_threshold a, relative_exponent b) for `Calibration`.
+    """
+    if len(top_probs) < 2:
+        raise ValueError("fitting the relative threshold needs at least two label-set sizes")
+    ks = np.array(sorted(top_probs), dtype=np.float64)
+    quantiles = [max(float(np.quantile(top_probs[int(k)], target)), 1e-6) for k in ks]
+    slope, intercept = np.polyfit(np.log(ks), np.log(quantiles), 1)
+    return float(np.exp(intercept)), float(-slope)
+
+
 @dataclass
 class CosineScorer:
     """Cosine between centred latents and centred, L2-normalised label prototypes."""
