@@ -20,7 +20,9 @@ DISTRACTORS: tuple[Action, ...] = (
     Action("play the violin", ("Holds a violin under the chin with the left hand and bows with the right.",)),
     Action("row a boat", ("Sits and pulls two oars towards the chest, leaning back, then reaches forward.",)),
     Action("ride a bicycle", ("Sits on a bicycle, hands on the handlebar, and pedals with both legs.",)),
-    Action("knit", ("Holds two knitting needles in front of the chest and makes small quick hand movements.",)),
+    Action(
+        "knit", ("Holds two knitting needles in front of the chest and makes small quick hand movements.",)
+    ),
 )
 
 
