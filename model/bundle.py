@@ -63,6 +63,7 @@ class Bundle:
     text_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     text_encoder: Any = field(default=None, repr=False)
     canonical_frame: str = UPRIGHT
+    _centre: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: Path | str | None = None, *, intra_op_threads: int = 1) -> Bundle:
@@ -157,6 +158,16 @@ class Bundle:
         mu, logvar = self.text_vae_session.run(None, {"text": self.embed_texts(texts)})
         return mu, logvar
 
+    def latent_centre(self) -> np.ndarray:
+        """Mean over the shipped actions of their descriptions' mean z_y (the "cosine" centre)."""
+        if self._centre is None:
+            texts = [list(a.descriptions) or [a.name] for a in self.actions]
+            mu, _ = self.text_latents([t for group in texts for t in group])
+            bounds = np.cumsum([0] + [len(t) for t in texts])
+            protos = [mu[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            self._centre = np.mean(protos, axis=0).astype(np.float32)
+        return self._centre
+
     def fit_classifier(self, actions: Sequence[Action], seed: int = 0) -> ZeroShotClassifier:
         """Fit a zero-shot classifier for a label set (shipped and/or new actions).
 
@@ -191,6 +202,7 @@ class Bundle:
             samples_per_class=int(settings.get("samples_per_class", 200)),
             steps=int(settings.get("steps", 150)),
             seed=seed,
+            centre=self.latent_centre() if self.calibration.latent_score == "cosine" else None,
         )
         clf.encode = self.encode_windows
         return clf

@@ -26,8 +26,21 @@ pseudo-unseen windows) and combined per `Calibration.method`:
   also beat the shipped labels in the latent classifier, by the margin the penalty allows.
   A penalty of 0 is a plain mixture; a large one approaches "gate".
 
-Labels whose top probability is below `threshold`, or whose top label is the idle class,
-give `Prediction.label = None` ("no action").
+Latent scoring (`Calibration.latent_score`): "linear" is the softmax classifier above;
+"cosine" scores a window by the cosine between its centred z_r and each label's prototype
+(the mean of its descriptions' text means), both centred on a fixed point (the bundle passes
+the mean prototype of its shipped actions). A linear classifier fitted on text samples
+extrapolates off the text distribution: windows far from every text latent (camera or Kinect
+skeletons, user-typed labels) all land on the label with the largest weight norm or bias
+(a hub), e.g. "arm circles" for every clip of a 12-exercise set. Cosine scores are bounded
+and ignore the norm, which removes that hub (docs/model.md, "User-typed label sets").
+`latent_temperature` divides whichever scores are used.
+
+"No action" (`Prediction.label = None`): the top label is the idle class, or the top
+probability is below the threshold. With `no_action = "absolute"` the threshold is
+`threshold`; with "relative" it is `relative_threshold * K ** -relative_exponent` (capped at
+`threshold`), fitted on validation windows for several label-set sizes K, since flat
+probabilities over a 12-label set are not flat over 3 labels.
 """
 
 from __future__ import annotations
@@ -61,6 +74,19 @@ class Calibration:
     gate_sharpness: float = GATE_SHARPNESS
     threshold: float = 0.3
     idle_label: str | None = "standing still"
+    latent_score: str = "linear"
+    no_action: str = "absolute"
+    relative_threshold: float = 1.0
+    relative_exponent: float = 1.0
+
+    def no_action_threshold(self, num_labels: int) -> float:
+        """The top probability below which a label set of `num_labels` labels says "no action"."""
+        if self.no_action == "absolute":
+            return self.threshold
+        if self.no_action != "relative":
+            raise ValueError(f"unknown no_action rule {self.no_action!r}")
+        relative = self.relative_threshold * max(num_labels, 1) ** -self.relative_exponent
+        return min(self.threshold, relative)
 
     def to_dict(self) -> dict:
         """Plain-JSON form (stored in the bundle manifest)."""
@@ -90,6 +116,53 @@ class LinearSoftmax:
     def logits(self, z: np.ndarray) -> np.ndarray:
         """Logits (N, K) of latents (N, d)."""
         return (np.asarray(z, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
+
+
+def fit_relative_threshold(top_probs: dict[int, np.ndarray], target: float) -> tuple[float, float]:
+    """Fit the "relative" no-action threshold a * K^-b to per-K quantiles of top probabilities.
+
+    Args:
+        top_probs: label-set size K -> top probabilities of validation windows whose class
+            is in the label set (at least two sizes).
+        target: the share of such windows that should be called "no action" at every K.
+
+    Returns:
+        (relative_threshold a, relative_exponent b) for `Calibration`.
+    """
+    if len(top_probs) < 2:
+        raise ValueError("fitting the relative threshold needs at least two label-set sizes")
+    ks = np.array(sorted(top_probs), dtype=np.float64)
+    quantiles = [max(float(np.quantile(top_probs[int(k)], target)), 1e-6) for k in ks]
+    slope, intercept = np.polyfit(np.log(ks), np.log(quantiles), 1)
+    return float(np.exp(intercept)), float(-slope)
+
+
+@dataclass
+class CosineScorer:
+    """Cosine between centred latents and centred, L2-normalised label prototypes."""
+
+    prototypes: np.ndarray  # (K, d) unit rows, already centred
+    centre: np.ndarray  # (d,)
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Cosine scores (N, K) in [-1, 1] of latents (N, d)."""
+        z = np.asarray(z, dtype=np.float32) - self.centre
+        z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-8)
+        return (z @ self.prototypes.T).astype(np.float32)
+
+
+def cosine_scorer(text_means: Sequence[np.ndarray], centre: np.ndarray | None = None) -> CosineScorer:
+    """A `CosineScorer` whose prototype per label is the mean of its descriptions' text means.
+
+    Args:
+        text_means: per label (M_k, d) text VAE means.
+        centre: (d,) point subtracted from prototypes and latents; None = the origin.
+    """
+    protos = np.stack([np.atleast_2d(m).mean(axis=0) for m in text_means]).astype(np.float32)
+    centre = np.zeros(protos.shape[1], np.float32) if centre is None else np.asarray(centre, np.float32)
+    protos = protos - centre
+    protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-8)
+    return CosineScorer(protos, centre)
 
 
 def _gaussian_init(z: np.ndarray, y: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,7 +317,7 @@ class ZeroShotClassifier:
 
     labels: list[str]
     seen_index: np.ndarray
-    latent: LinearSoftmax
+    latent: LinearSoftmax | CosineScorer
     calibration: Calibration
     encode: object = field(default=None, repr=False)
 
@@ -277,12 +350,13 @@ class ZeroShotClassifier:
         if probs.shape[1] != len(self.labels):
             raise ValueError(f"expected {len(self.labels)} probability columns, got {probs.shape[1]}")
         idle = self.calibration.idle_label
+        threshold = self.calibration.no_action_threshold(len(self.labels))
         out = []
         for row in probs:
             order = np.argsort(-row)[: max(top_k, 1)]
             ranked = [(self.labels[i], float(row[i])) for i in order]
             best, score = ranked[0]
-            label = None if score < self.calibration.threshold or best == idle else best
+            label = None if score < threshold or best == idle else best
             out.append(Prediction(label=label, score=score, top_k=ranked[:top_k]))
         return out
 
@@ -296,6 +370,7 @@ def fit_zero_shot(
     samples_per_class: int = 200,
     seed: int = 0,
     steps: int = 60,
+    centre: np.ndarray | None = None,
 ) -> ZeroShotClassifier:
     """Fit the latent classifier for a label set from its text latents.
 
@@ -308,15 +383,22 @@ def fit_zero_shot(
         samples_per_class: z_y samples per label.
         seed: sampling seed.
         steps: Adam steps.
+        centre: (d,) centre of the "cosine" scoring (None = the origin); unused by "linear".
 
     Returns:
         A `ZeroShotClassifier` without an encoder (the bundle attaches one).
     """
     if len(labels) == 0:
         raise ValueError("a classifier needs at least one label")
-    rng = np.random.default_rng(seed)
-    z, y = sample_latents(text_means, text_logvars, samples_per_class, rng)
-    latent = fit_linear_softmax(z, y, len(labels), steps=steps)
+    latent: LinearSoftmax | CosineScorer
+    if calibration.latent_score == "cosine":
+        latent = cosine_scorer(text_means, centre)
+    elif calibration.latent_score == "linear":
+        rng = np.random.default_rng(seed)
+        z, y = sample_latents(text_means, text_logvars, samples_per_class, rng)
+        latent = fit_linear_softmax(z, y, len(labels), steps=steps)
+    else:
+        raise ValueError(f"unknown latent_score {calibration.latent_score!r}")
     return ZeroShotClassifier(
         labels=list(labels),
         seen_index=np.asarray(seen_index, dtype=np.int64),

@@ -256,7 +256,18 @@ def semantic_means(vae: SADVAE, features: np.ndarray) -> np.ndarray:
 # and the medians of its fitted latent temperature, seen penalty and gate retention over
 # 3 splits x 2 seeds; runs/eval_v4, docs/model.md). T_s and the gate threshold are refitted
 # on the bundle's own held-out clips.
-DEFAULT_CALIBRATION = Calibration(method="mixture", latent_temperature=0.38, seen_penalty=7.0, threshold=0.3)
+# Latent scoring, penalty and the K-relative "no action" rule: chosen for user-typed label sets on the
+# bundle's held-out windows (bench/label_sets.py, docs/model.md "User-typed label sets").
+DEFAULT_CALIBRATION = Calibration(
+    method="mixture",
+    latent_temperature=0.1,
+    seen_penalty=3.0,
+    threshold=1.0,
+    latent_score="cosine",
+    no_action="relative",
+    relative_threshold=0.75,
+    relative_exponent=0.35,
+)
 DEFAULT_RETENTION = 0.3
 
 
@@ -273,7 +284,7 @@ def no_action_rates(
     probs = softmax(seen_logits / calib.seen_temperature)
     best = probs.argmax(axis=1)
     idle = names.index(calib.idle_label) if calib.idle_label in names else -1
-    none = (probs.max(axis=1) < calib.threshold) | (best == idle)
+    none = (probs.max(axis=1) < calib.no_action_threshold(len(names))) | (best == idle)
     is_idle = labels == idle
     labelled = ~none
 

@@ -7,8 +7,10 @@ import pytest
 
 from actzero.model.zeroshot import (
     Calibration,
+    ZeroShotClassifier,
     combine_experts,
     fit_linear_softmax,
+    fit_relative_threshold,
     fit_zero_shot,
     sample_latents,
 )
@@ -168,3 +170,56 @@ def test_mixture_penalty_moves_between_plain_mixture_and_gate():
     )
     assert abs(added[-1] - gate[0, 3]) < 1e-3
     assert added[0] < 0.3
+
+
+def test_cosine_scoring_does_not_send_shifted_windows_to_a_hub_class() -> None:
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(6, DIM))
+    means = (3.0 * directions / np.linalg.norm(directions, axis=1, keepdims=True)).astype(np.float32)
+    means[0] *= 0.2  # the hub: a label whose text latent lies near the middle of the space
+    truth = rng.integers(1, 6, 400)
+    # off-distribution windows: each towards its own class, but shrunk towards the middle
+    z = (0.25 * means[truth] + rng.normal(0, 0.1, (400, DIM))).astype(np.float32)
+    top = {}
+    for score in ("linear", "cosine"):
+        clf = _fit(means, [f"c{i}" for i in range(6)], calibration=Calibration(latent_score=score))
+        top[score] = clf.probabilities_from_outputs(np.zeros((400, 0)), z).argmax(axis=1)
+    assert (top["linear"] == 0).mean() > 0.9  # the failure: everything goes to the hub
+    assert (top["cosine"] == 0).mean() < 0.05
+    assert (top["cosine"] == truth).mean() > 0.9
+
+
+def _top_probabilities(k: int, rng: np.random.Generator) -> np.ndarray:
+    """Top probabilities of in-set windows of a random k-label synthetic problem (cosine scoring)."""
+    means = rng.normal(0, 1, (k, DIM)).astype(np.float32)
+    clf = _fit(means, [f"c{i}" for i in range(k)], calibration=Calibration(latent_score="cosine"))
+    clf.calibration = Calibration(latent_score="cosine", latent_temperature=0.1)
+    truth = rng.integers(0, k, 300)
+    z = means[truth] + rng.normal(0, 0.6, (300, DIM)).astype(np.float32)
+    return clf.probabilities_from_outputs(np.zeros((300, 0)), z)
+
+
+def test_relative_no_action_rate_does_not_depend_on_the_number_of_labels() -> None:
+    rng = np.random.default_rng(4)
+    sizes = (3, 6, 12, 24)
+    fit = {k: np.concatenate([_top_probabilities(k, rng).max(axis=1) for _ in range(4)]) for k in sizes}
+    a, b = fit_relative_threshold(fit, target=0.1)
+    relative = Calibration(no_action="relative", relative_threshold=a, relative_exponent=b, threshold=1.0)
+    absolute = Calibration(threshold=relative.no_action_threshold(3))  # right for 3 labels only
+    rates = {"relative": [], "absolute": []}
+    for k in sizes:
+        probs = np.concatenate([_top_probabilities(k, rng) for _ in range(4)])  # fresh problems
+        for name, calib in (("relative", relative), ("absolute", absolute)):
+            clf = ZeroShotClassifier([f"c{i}" for i in range(k)], np.full(k, -1), None, calib)
+            rates[name].append(np.mean([p.label is None for p in clf.decide(probs)]))
+    assert all(abs(r - 0.1) < 0.07 for r in rates["relative"]), rates
+    assert rates["absolute"][-1] - rates["absolute"][0] > 0.3, rates  # what the relative rule fixes
+
+
+def test_no_action_threshold_rules() -> None:
+    relative = Calibration(no_action="relative", relative_threshold=0.8, relative_exponent=0.5, threshold=1.0)
+    assert relative.no_action_threshold(4) == pytest.approx(0.4)
+    assert relative.no_action_threshold(16) == pytest.approx(0.2)
+    assert Calibration(threshold=0.3).no_action_threshold(16) == 0.3
+    with pytest.raises(ValueError, match="no_action"):
+        Calibration(no_action="sometimes").no_action_threshold(3)
