@@ -18,6 +18,7 @@ from typing import Protocol
 
 from actzero.stream.capture import open_source
 from actzero.stream.frames import PoseFrame
+from actzero.stream.lifetime import ParentAwareStop, tie_to_parent
 from actzero.stream.pose import PoseEstimator, PoseOptions
 from actzero.stream.protocol import encode_pose_frame, safe_source_name
 from actzero.stream.security import check_bind
@@ -122,9 +123,16 @@ def run_publisher(
         context.term()
 
 
-def run_publisher_process(config: PublisherConfig, stop: StopEvent) -> None:
-    """Entry point for ``multiprocessing.Process``; ignores Ctrl-C (the parent sets ``stop``)."""
+def run_publisher_process(config: PublisherConfig, stop: StopEvent, parent_pid: int | None = None) -> None:
+    """Entry point for ``multiprocessing.Process``; ignores Ctrl-C (the parent sets ``stop``).
+
+    With `parent_pid` (the parent's ``os.getpid()``) the process also ends when that parent dies,
+    however it dies (stream/lifetime.py).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid is not None:
+        tie_to_parent(parent_pid)
+        stop = ParentAwareStop(stop, parent_pid)
     run_publisher(config, stop)
 
 
