@@ -42,8 +42,8 @@ def test_one_json_line_per_clip_with_the_given_label_set(clips, tmp_path):
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [line["clip"] for line in lines] == [f"{clips}:sit", f"{clips}:clap_long"]
     for line in lines:
-        assert set(line) == {"clip", "label", "score", "top5"}
-        assert [name for name, _ in line["top5"]] and {n for n, _ in line["top5"]} <= {
+        assert set(line) == {"clip", "label", "score", "top_k"}
+        assert [name for name, _ in line["top_k"]] and {n for n, _ in line["top_k"]} <= {
             "sit down",
             "standing still",
             "clap hands",
@@ -87,3 +87,10 @@ def test_empty_actions_file_is_an_error(tmp_path):
     path.write_text("# nothing\n\n")
     with pytest.raises(ActionsFileError, match="no actions"):
         read_actions_file(path)
+
+
+def test_top_k_sets_how_many_classes_are_listed(clips):
+    result = runner.invoke(app, ["classify", str(clips), "--fps", "30", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    for line in map(json.loads, result.stdout.strip().splitlines()):
+        assert "top5" not in line and len(line["top_k"]) == 2
