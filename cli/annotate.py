@@ -123,6 +123,7 @@ def annotate(
         None, "--actions", help="Label set: a text file of 'name: description' lines (default: the registry)."
     ),
     num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show MediaPipe's native start-up log."),
 ) -> None:
     """Recognise the actions of every person in videos and write a timeline per video.
 
@@ -187,7 +188,7 @@ def annotate(
                 annotation = ann.annotate_video(
                     video,
                     recognizer.core,
-                    pose_options=PoseOptions(num_poses=num_poses),
+                    pose_options=PoseOptions(num_poses=num_poses, native_logs=verbose),
                     progress=step,
                     keep_poses=video_out,
                 )

@@ -113,6 +113,7 @@ def live(
         None, "--actions", help="Label set: text file of 'name: description' lines (default: the registry)."
     ),
     num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show MediaPipe's native start-up log."),
 ) -> None:
     """Recognise actions live: a pose process and a worker process over ZeroMQ, shown in a window.
 
@@ -172,7 +173,12 @@ def live(
         target=run_publisher_process,
         args=(
             PublisherConfig(
-                source=spec, address=poses, realtime=True, num_poses=num_poses, wait_for_subscriber=True
+                source=spec,
+                address=poses,
+                realtime=True,
+                num_poses=num_poses,
+                wait_for_subscriber=True,
+                native_logs=verbose,
             ),
             stop,
             os.getpid(),

@@ -50,6 +50,7 @@ class PublisherConfig:
         send_hwm: messages queued per subscriber before further ones are dropped.
         linger_ms: how long closing the socket may wait to deliver queued messages.
         stats_interval_s: how often ``on_stats`` is called.
+        native_logs: show MediaPipe's C++ start-up log (see ``PoseOptions.native_logs``).
     """
 
     source: str = "0"
@@ -62,6 +63,7 @@ class PublisherConfig:
     send_hwm: int = 32
     linger_ms: int = 1000
     stats_interval_s: float = 2.0
+    native_logs: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ def run_publisher(
         socket.bind(config.address)
         with (
             open_source(config.source, realtime=config.realtime) as source,
-            PoseEstimator.create(PoseOptions(num_poses=config.num_poses)) as pose,
+            PoseEstimator.create(
+                PoseOptions(num_poses=config.num_poses, native_logs=config.native_logs)
+            ) as pose,
         ):
             name = safe_source_name(config.name or source.name)
             if config.wait_for_subscriber and not _wait_for_subscriber(socket, stop):

@@ -122,3 +122,24 @@ def test_build_recipe_reproduces_the_committed_task_file(tmp_path):
         fake.writestr(build_pose_task.LANDMARKER_MEMBER, landmarker)
     output = build_pose_task.build(wheel, tmp_path / "rebuilt.task")
     assert output.read_bytes() == POSE_TASK.read_bytes()
+
+
+@pytest.mark.slow  # two MediaPipe start-ups in subprocesses (~5 s)
+def test_native_start_up_log_is_quiet_unless_asked_for():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from actzero.stream.pose import PoseEstimator, PoseOptions\n"
+        "with PoseEstimator.create(PoseOptions(native_logs=sys.argv[1] == 'yes')) as pose:\n"
+        "    image, _, _ = pose.process(np.zeros((120, 160, 3), np.uint8), 0)\n"
+        "print(image.shape[0])\n"
+    )
+    quiet, verbose = (
+        subprocess.run([sys.executable, "-c", script, flag], capture_output=True, text=True, timeout=120)
+        for flag in ("no", "yes")
+    )
+    assert quiet.returncode == 0 and quiet.stdout.strip() == "0", quiet.stderr[-2000:]
+    assert quiet.stderr == ""
+    assert verbose.returncode == 0 and "Sparsity tensors" in verbose.stderr
