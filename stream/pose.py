@@ -61,6 +61,7 @@ class PoseEstimator:
         self._landmarker = landmarker
         self.options = options
         self._last_timestamp_ms: int | None = None
+        self._quiet_until_first_pose = not options.native_logs
 
     @classmethod
     def create(cls, options: PoseOptions | None = None) -> PoseEstimator:
@@ -129,9 +130,13 @@ class PoseEstimator:
         import mediapipe as mp
 
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
-        result = self._landmarker.detect_for_video(
-            mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), timestamp_ms
-        )
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        if self._quiet_until_first_pose:  # the first pose found logs a landmark-projection warning
+            with _native_stderr_swallowed():
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
+            self._quiet_until_first_pose = not result.pose_landmarks
+        else:
+            result = self._landmarker.detect_for_video(image, timestamp_ms)
         return landmarks_to_arrays(result.pose_landmarks, result.pose_world_landmarks)
 
     def close(self) -> None:

@@ -130,16 +130,20 @@ def test_native_start_up_log_is_quiet_unless_asked_for():
     import sys
 
     script = (
-        "import sys, numpy as np\n"
+        "import sys, cv2\n"
+        "from actzero.stream.capture import SAMPLE_VIDEO\n"
         "from actzero.stream.pose import PoseEstimator, PoseOptions\n"
+        "capture = cv2.VideoCapture(str(SAMPLE_VIDEO))\n"
+        "capture.set(cv2.CAP_PROP_POS_FRAMES, 60)\n"
+        "frame = capture.read()[1][:, 400:1500]\n"
         "with PoseEstimator.create(PoseOptions(native_logs=sys.argv[1] == 'yes')) as pose:\n"
-        "    image, _, _ = pose.process(np.zeros((120, 160, 3), np.uint8), 0)\n"
+        "    image, _, _ = pose.process(frame, 0)\n"
         "print(image.shape[0])\n"
     )
     quiet, verbose = (
         subprocess.run([sys.executable, "-c", script, flag], capture_output=True, text=True, timeout=120)
         for flag in ("no", "yes")
     )
-    assert quiet.returncode == 0 and quiet.stdout.strip() == "0", quiet.stderr[-2000:]
+    assert quiet.returncode == 0 and int(quiet.stdout) > 0, quiet.stderr[-2000:]  # a person was found
     assert quiet.stderr == ""
     assert verbose.returncode == 0 and "Sparsity tensors" in verbose.stderr
