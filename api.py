@@ -21,6 +21,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
+from actzero.model.plausibility import check_plausible_body
 from actzero.model.zeroshot import Prediction, ZeroShotClassifier
 from actzero.stream.annotate import Annotation, Segment
 from actzero.stream.frames import PoseFrame
@@ -231,6 +232,7 @@ class Recognizer:
         Raises:
             ValueError: a malformed clip or one without a usable skeleton.
         """
+        check_plausible_body(np.asarray(joints, dtype=np.float32))  # noise is "no body", not an action
         actions = tuple(self.actions)
         if self._fitted is None or self._fitted[0] != actions:
             self._fitted = (actions, self.bundle.fit_classifier(actions))
