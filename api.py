@@ -21,6 +21,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
+from actzero.model.plausibility import check_plausible_body
 from actzero.model.zeroshot import Prediction
 from actzero.stream.annotate import Annotation, Segment
 from actzero.stream.frames import PoseFrame
@@ -237,6 +238,7 @@ class Recognizer:
                 without a usable skeleton.
         """
         batches = self._clip_window_batches(joints, fps)  # checks the clip first
+        check_plausible_body(np.asarray(joints, dtype=np.float32))  # noise is "no body", not an action
         classifier = self.core.classifier  # the current label set's, fitted once by `set_actions`
         total, count = np.zeros(len(classifier.labels), dtype=np.float64), 0
         for batch in batches:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import NoReturn
 
@@ -145,6 +146,43 @@ def remove(
         action = reg.remove_action(name, path=registry, bundle_manifest=_manifest(bundle))
     except (reg.ActionError, reg.RegistryError) as exc:
         _fail(str(exc))
-    typer.echo(f"removed {action.name!r}")
+    shipped = {e.action.name.casefold() for e in reg.bundle_entries(_manifest(bundle))}
+    if action.name.casefold() in shipped:
+        how = f"actzero actions reset {shlex.quote(action.name)}"
+    else:
+        how = f"actzero actions add {shlex.quote(action.name)} " + " ".join(
+            f"-d {shlex.quote(text)}" for text in action.descriptions
+        )
+    typer.echo(f"removed {action.name!r} ({len(action.descriptions)} description(s)); to restore it: {how}")
     if control is not None:
         _tell_worker(control, {"op": "remove", "name": action.name}, timeout, server_key, client_secret)
+
+
+@actions_app.command("reset")
+def reset(
+    name: str | None = typer.Argument(
+        None,
+        help="A shipped action to restore (default: all; actions you added are dropped).",
+        show_default=False,
+    ),
+    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+) -> None:
+    """Restore the shipped actions: all of them, or one removed or changed shipped action.
+
+    A running worker keeps its own set: restart it (or use `actions add --control`) to apply this.
+
+    Example: actzero actions reset walk   |   actzero actions reset
+    """
+    from actzero.model import registry as reg
+
+    path = registry if registry is not None else reg.default_registry_path()
+    try:
+        entries = reg.reset_actions(name, path=registry, bundle_manifest=_manifest(bundle))
+    except (reg.ActionError, reg.RegistryError) as exc:
+        _fail(str(exc))
+    if name is None:
+        typer.echo(f"reset {path}: the {len(entries)} shipped actions, nothing else")
+    else:
+        action = entries[0].action
+        typer.echo(f"restored {action.name!r} with its {len(action.descriptions)} shipped description(s)")

@@ -9,19 +9,96 @@ import typer
 from actzero.cli.main import app
 
 
-def _videos(paths: list[Path]) -> list[Path]:
-    """Expand folders into the video files they hold (sorted); files are kept as given."""
-    from actzero.stream.annotate import VIDEO_SUFFIXES
+class _Refused(Exception):
+    """The command line cannot be run as given (the message says why); nothing was processed."""
 
-    found: list[Path] = []
+
+def _output_name(video: Path) -> str:
+    """The output base name of a video: its file name without the last suffix."""
+    return video.name[: -len(video.suffix)] if video.suffix else video.name
+
+
+def _videos(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """Each video to annotate with its output base path relative to --out (no suffix).
+
+    Folders are searched recursively (hidden folders and actzero's own output videos are left
+    out) and a video found in one keeps its path below that folder, so a/x.mp4 and b/x.mp4 in
+    one folder get distinct outputs; a file given directly is named by its file name alone. A
+    file given twice is annotated once. Two videos that would share an output are refused.
+
+    Raises:
+        _Refused: no video was found, or two videos would write the same output files.
+    """
+    from actzero.stream.annotate import VIDEO_SUFFIX, VIDEO_SUFFIXES
+
+    found: list[tuple[Path, Path]] = []
+    empty: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            inside = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in VIDEO_SUFFIXES
+                and not p.name.endswith(VIDEO_SUFFIX)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
+            if not inside:
+                empty.append(path)
+            found.extend((p, p.relative_to(path).with_name(_output_name(p))) for p in inside)
         else:
-            found.append(path)
-    return found
+            found.append((path, Path(_output_name(path))))
+    if not found:
+        where = ", ".join(str(p) for p in empty)
+        raise _Refused(
+            f"no video files ({' '.join(sorted(VIDEO_SUFFIXES))}) found in {where} or its subfolders"
+        )
+    videos: list[tuple[Path, Path]] = []
+    owners: dict[str, Path] = {}
+    seen: set[Path] = set()
+    for video, name in found:
+        if video.resolve() in seen:
+            continue
+        seen.add(video.resolve())
+        key = str(name).casefold()  # case-insensitive file systems would merge them too
+        if key in owners:
+            raise _Refused(
+                f"{owners[key]} and {video} would both be written as {name}.*; annotate them into "
+                "separate --out folders, or pass their common parent folder (outputs keep sub-paths)"
+            )
+        owners[key] = video
+        videos.append((video, name))
+    return videos
+
+
+def _check_out(out: Path, names: list[Path], suffixes: list[str]) -> None:
+    """Make sure every output can be written before any video is processed.
+
+    Raises:
+        _Refused: --out is a file, cannot be created or written, or an output path is a folder.
+    """
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise _Refused(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise _Refused(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+    for name in names:
+        for suffix in suffixes:
+            target = out / f"{name}{suffix}"
+            if target.is_dir():
+                raise _Refused(f"cannot write {target}: it is a folder")
+            if target.parent.exists() and not target.parent.is_dir():
+                raise _Refused(f"cannot write {target}: {target.parent} is a file")
+
+
+def _plural(count: int, noun: str) -> str:
+    """ "1 frame", "2 frames"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _fmt_time(seconds: float) -> str:
@@ -37,17 +114,23 @@ def annotate(
     out: Path = typer.Option(Path("annotations"), "--out", "-o", help="Folder for the output files."),
     csv: bool = typer.Option(False, "--csv", help="Also write <name>.actzero.csv (one row per segment)."),
     video_out: bool = typer.Option(
-        False, "--video-out", help="Also write <name>.actzero.mp4 with skeletons, track ids and labels."
+        False,
+        "--video-out",
+        help="Also write <name>.actzero.mp4 with skeletons, track ids and labels "
+        "(H.264 with the 'av' package installed, else MPEG-4 Part 2).",
     ),
     actions_file: Path | None = typer.Option(
         None, "--actions", help="Label set: a text file of 'name: description' lines (default: the registry)."
     ),
     num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show MediaPipe's native start-up log."),
 ) -> None:
     """Recognise the actions of every person in videos and write a timeline per video.
 
     Writes <out>/<name>.actzero.json (docs/annotation-schema.md) per video, and prints a
-    timeline table per person. An unreadable file is reported and skipped (exit code 1 at the end).
+    timeline table per person. Folders are searched recursively; a video found in one keeps its
+    sub-path under --out. The outputs are checked before any video is processed. An unreadable
+    video is reported and skipped (exit code 1 at the end).
 
     Example: actzero annotate clip.mp4 videos/ --out annotations --csv --video-out
     """
@@ -65,10 +148,13 @@ def annotate(
     from actzero.stream.pose import PoseOptions
 
     console = Console(stderr=True)
-    videos = _videos(paths or [SAMPLE_VIDEO])
-    if not videos:
-        console.print("[red]error:[/] no video files found")
-        raise typer.Exit(1)
+    suffixes = [ann.JSON_SUFFIX] + [ann.CSV_SUFFIX] * csv + [ann.VIDEO_SUFFIX] * video_out
+    try:
+        videos = _videos(paths or [SAMPLE_VIDEO])
+        _check_out(out, [name for _, name in videos], suffixes)
+    except _Refused as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     try:
         if actions_file is not None:
             recognizer = Recognizer(actions=read_actions_file(actions_file))
@@ -87,10 +173,9 @@ def annotate(
         TextColumn("frames"),
         TimeRemainingColumn(),
     )
-    for video in videos:
-        began = time.perf_counter()
-        stem = video.name[: -len(video.suffix)] if video.suffix else video.name
-        json_path = out / f"{stem}{ann.JSON_SUFFIX}"
+    for video, name in videos:
+        json_path, written = out / f"{name}{ann.JSON_SUFFIX}", []
+        render_s, note = 0.0, None
         try:
             with Progress(*columns, console=console, transient=False) as progress:
                 task = progress.add_task(f"{video.name}", total=None)
@@ -103,32 +188,44 @@ def annotate(
                 annotation = ann.annotate_video(
                     video,
                     recognizer.core,
-                    pose_options=PoseOptions(num_poses=num_poses),
+                    pose_options=PoseOptions(num_poses=num_poses, native_logs=verbose),
                     progress=step,
                     keep_poses=video_out,
                 )
                 if video_out:
                     render = progress.add_task("  rendering", total=annotation.frames)
-                    ann.render_video(
+                    began = time.perf_counter()
+                    video_path = out / f"{name}{ann.VIDEO_SUFFIX}"
+                    _, note = ann.render_video(
                         annotation,
-                        out / f"{stem}{ann.VIDEO_SUFFIX}",
+                        video_path,
                         progress=lambda n, total, render=render: progress.update(
                             render, completed=n, total=total
                         ),
                     )
+                    render_s = time.perf_counter() - began
             ann.write_json(annotation, json_path)
+            written.append(json_path)
             if csv:
-                ann.write_csv(annotation, out / f"{stem}{ann.CSV_SUFFIX}")
+                ann.write_csv(annotation, out / f"{name}{ann.CSV_SUFFIX}")
+                written.append(out / f"{name}{ann.CSV_SUFFIX}")
+            if video_out:
+                written.append(video_path)
         except (CaptureError, OSError, ValueError) as exc:
             console.print(f"[red]skipped[/] {video}: {exc}")
             failed.append((video, str(exc)))
             continue
-        elapsed = time.perf_counter() - began
-        done.append((annotation, json_path, elapsed))
+        done.append((annotation, json_path, annotation.processing_s))
+        tracks = len(annotation.persons)
+        rendered = f", video rendered in {render_s:.1f} s" if video_out else ""
         console.print(
-            f"[green]wrote[/] {json_path} ({annotation.duration_s:.1f} s of video in {elapsed:.1f} s, "
-            f"{len(annotation.persons)} tracks)"
+            f"[green]wrote[/] {', '.join(str(p) for p in written)} ({annotation.duration_s:.1f} s of video "
+            f"processed in {annotation.processing_s:.1f} s{rendered}, {_plural(tracks, 'track')})",
+            highlight=False,
+            soft_wrap=True,
         )
+        if note:
+            console.print(f"note: {note}", highlight=False, soft_wrap=True)
 
     output = Console()
     for annotation, _, _ in done:
@@ -150,8 +247,8 @@ def annotate(
         output.print(table)
         if unclassified:
             output.print(
-                f"{len(unclassified)} more tracks too short for a window: "
-                + ", ".join(f"#{p.track} ({p.frames} frames)" for p in unclassified)
+                f"{_plural(len(unclassified), 'more track')} too short for a window: "
+                + ", ".join(f"#{p.track} ({_plural(p.frames, 'frame')})" for p in unclassified)
             )
     if failed:
         console.print(f"[red]{len(failed)} of {len(videos)} files failed[/]")

@@ -28,9 +28,9 @@ def classify(
         help="Label set: text file of 'name: description' lines, # comments; a repeated name adds a "
         "description (default: the registry's actions).",
     ),
-    top_k: int = typer.Option(5, "--top-k", min=1, max=50, help="Classes listed in top5."),
+    top_k: int = typer.Option(5, "--top-k", min=1, max=50, help="Classes listed in top_k."),
 ) -> None:
-    """Classify each clip and print one JSON line: {"clip", "label", "score", "top5"}.
+    """Classify each clip and print one JSON line: {"clip", "label", "score", "top_k"}.
 
     A clip longer than the model window is cut into overlapping windows whose class
     probabilities are averaged (clips of 0.8 s to one hour, in bounded memory). label null
@@ -76,7 +76,7 @@ def classify(
                 "clip": clip,
                 "label": prediction.label,
                 "score": round(float(prediction.score), 4),
-                "top5": [[label, round(float(p), 4)] for label, p in prediction.top_k],
+                "top_k": [[label, round(float(p), 4)] for label, p in prediction.top_k],
             }
             typer.echo(json.dumps(line, ensure_ascii=False))
     if failed:

@@ -2,8 +2,10 @@
 
 Two child processes talk over ZeroMQ on 127.0.0.1 exactly as `actzero pose` and `actzero worker`
 do; this process subscribes to the results (and, for the window, to the poses) and shows them.
-Every way out (Ctrl-C, closing the window, --duration, the video's end) stops both children and
-waits for them, killing one that does not stop in time, so no process is left behind.
+Every way out (Ctrl-C, SIGTERM, closing the window, --duration, the video's end) stops both children
+and waits for them, killing one that does not stop in time, so no process is left behind; and the
+children end by themselves when this process dies without that clean-up (SIGKILL, a native crash:
+stream/lifetime.py). Without a display the window is replaced by --headless output, with a notice.
 """
 
 from __future__ import annotations
@@ -33,14 +35,46 @@ def _free_tcp_endpoint() -> str:
         return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
 
 
-def _run_worker_process(config: object, stop: object, ready: object, actions_file: Path | None) -> None:
+def _display_problem() -> str | None:
+    """Why no window can be opened here (None when one can).
+
+    OpenCV's Qt backend aborts the whole process when it cannot reach a display, so a display
+    named in the environment is tried in a short-lived subprocess first.
+    """
+    import os
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if not display:
+        return "no display (DISPLAY and WAYLAND_DISPLAY are unset)"
+    probe = "import cv2; cv2.namedWindow('actzero-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+    try:
+        run = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return "opening a window timed out"
+    if run.returncode != 0:
+        return f"cannot open a window on display {display}"
+    return None
+
+
+def _run_worker_process(
+    config: object, stop: object, ready: object, actions_file: Path | None, parent_pid: int
+) -> None:
     """Child process: the ZeroMQ worker service on the registry's (or the file's) actions."""
     import signal
+
+    from actzero.stream.lifetime import ParentAwareStop, tie_to_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent sets `stop`
+    tie_to_parent(parent_pid)
+    stop = ParentAwareStop(stop, parent_pid)
 
     from actzero.api import Recognizer, read_actions_file
     from actzero.stream.worker_zmq import WorkerService
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent sets `stop`
     if actions_file is not None:
         recognizer = Recognizer(actions=read_actions_file(actions_file))
     else:
@@ -79,6 +113,7 @@ def live(
         None, "--actions", help="Label set: text file of 'name: description' lines (default: the registry)."
     ),
     num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show MediaPipe's native start-up log."),
 ) -> None:
     """Recognise actions live: a pose process and a worker process over ZeroMQ, shown in a window.
 
@@ -89,6 +124,7 @@ def live(
     Example: actzero live --camera 0        |  actzero live --video clip.mp4 --headless --duration 10
     """
     import multiprocessing
+    import os
     import signal
 
     import zmq
@@ -113,22 +149,39 @@ def live(
     except CaptureError as exc:
         what = f"camera {camera}" if camera is not None else str(video)
         _fail(f"cannot open {what}: {exc}")
+    if not headless:
+        problem = _display_problem()
+        if problem is not None:
+            typer.echo(f"live: {problem}; running headless (results printed below)", err=True)
+            headless = True
 
     poses, results, control = _free_tcp_endpoint(), _free_tcp_endpoint(), _free_tcp_endpoint()
     ctx = multiprocessing.get_context("spawn")
     stop, ready = ctx.Event(), ctx.Event()
     worker = ctx.Process(
         target=_run_worker_process,
-        args=(ServiceConfig(poses=(poses,), results=results, control=control), stop, ready, actions_file),
+        args=(
+            ServiceConfig(poses=(poses,), results=results, control=control),
+            stop,
+            ready,
+            actions_file,
+            os.getpid(),
+        ),
         name="actzero-live-worker",
     )
     publisher = ctx.Process(
         target=run_publisher_process,
         args=(
             PublisherConfig(
-                source=spec, address=poses, realtime=True, num_poses=num_poses, wait_for_subscriber=True
+                source=spec,
+                address=poses,
+                realtime=True,
+                num_poses=num_poses,
+                wait_for_subscriber=True,
+                native_logs=verbose,
             ),
             stop,
+            os.getpid(),
         ),
         name="actzero-live-pose",
     )
@@ -139,6 +192,7 @@ def live(
         interrupted = True
 
     previous = signal.signal(signal.SIGINT, on_signal)
+    previous_term = signal.signal(signal.SIGTERM, on_signal)  # `kill` stops as cleanly as Ctrl-C
     context = zmq.Context()
     sockets = []
     window = "actzero live"
@@ -224,6 +278,7 @@ def live(
                     break
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
         _stop_children([publisher, worker], stop)
         for sock in sockets:
             sock.close(0)

@@ -18,6 +18,50 @@ import typer  # noqa: E402
 
 from actzero import __version__  # noqa: E402
 
+
+def _conventional_help_names() -> None:
+    """Show click's conventional names in --help instead of typer's Python-type placeholders.
+
+    typer 0.2x writes `<bool>` after every flag, `<list[Path]>` after a repeatable option and
+    `{files}...` for a required argument in the usage line. This keeps the help readable:
+    `FILES...`, `PATH`, `INTEGER`, nothing after a flag. It only touches typer's help-text
+    methods when they exist, so another typer version keeps its own help.
+    """
+    from typer import core
+
+    parameter = getattr(core, "_TyperParameter", None)
+    argument = getattr(core, "TyperArgument", None)
+    if parameter is None or argument is None or not hasattr(parameter, "display_type"):
+        return
+    original = parameter.display_type
+    names = {
+        "str": "TEXT",
+        "int": "INTEGER",
+        "float": "FLOAT",
+        "int range": "INTEGER",
+        "float range": "FLOAT",
+    }
+
+    def display_type(self: object, ctx: object) -> str:
+        if getattr(self, "is_flag", False):
+            return ""
+        label = str(original(self, ctx)).strip("<>")
+        if label.startswith("list[") and label.endswith("]"):
+            label = label[5:-1]
+        return names.get(label, label.upper())
+
+    def usage_name(self: object) -> str:
+        name = self.metavar or self.name.upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    parameter.display_type = display_type
+    if hasattr(argument, "_usage_display_name"):
+        argument._usage_display_name = usage_name
+
+
+_conventional_help_names()
+
 app = typer.Typer(
     name="actzero",
     help="Real-time zero-shot skeleton action recognition: video/webcam -> MediaPipe -> SA-DVAE.",

@@ -135,6 +135,8 @@ def _entries_from_json(items: object, origin: Path) -> list[RegistryEntry]:
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RegistryError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise RegistryError(f"{path} is not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
@@ -146,7 +148,15 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _bundle_entries(bundle_manifest: Path | None) -> list[RegistryEntry]:
+def bundle_entries(bundle_manifest: Path | None = None) -> list[RegistryEntry]:
+    """The actions a bundle ships (its manifest's `actions`): what the registry starts from.
+
+    Args:
+        bundle_manifest: The manifest; None = the default bundle's (no default bundle: none).
+
+    Raises:
+        RegistryError: The manifest is missing (when given) or unreadable.
+    """
     manifest = Path(bundle_manifest) if bundle_manifest is not None else DEFAULT_MANIFEST
     if not manifest.is_file():
         if bundle_manifest is not None:
@@ -190,7 +200,7 @@ def load_entries(path: Path | None = None, bundle_manifest: Path | None = None) 
         if not path.is_file():
             raise RegistryError(f"{path} is not a file")
         return _read_registry(path)
-    return _bundle_entries(bundle_manifest)
+    return bundle_entries(bundle_manifest)
 
 
 def load_actions(path: Path | None = None, bundle_manifest: Path | None = None) -> list[Action]:
@@ -198,7 +208,19 @@ def load_actions(path: Path | None = None, bundle_manifest: Path | None = None) 
     return [entry.action for entry in load_entries(path, bundle_manifest)]
 
 
+def _os_error(path: Path, exc: OSError) -> RegistryError:
+    """A RegistryError naming the registry file for an OSError met while reading or writing it."""
+    return RegistryError(f"cannot write the action registry {path}: {exc.strerror or exc}")
+
+
 def _write(path: Path, entries: Sequence[RegistryEntry]) -> None:
+    try:
+        _write_file(path, entries)
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+
+
+def _write_file(path: Path, entries: Sequence[RegistryEntry]) -> None:
     data = {
         "format": FORMAT,
         "version": VERSION,
@@ -237,8 +259,12 @@ def _locked(path: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: no lock
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.with_name(path.name + ".lock"), "a")  # closed by the with below
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -261,7 +287,7 @@ def add_action(
 
     Raises:
         ActionError: The action is invalid or its name is taken; nothing is written.
-        RegistryError: The registry cannot be read; nothing is written.
+        RegistryError: The registry cannot be read or written; nothing is written.
     """
     path = Path(path) if path is not None else default_registry_path()
     with _locked(path):
@@ -279,7 +305,7 @@ def remove_action(name: str, *, path: Path | None = None, bundle_manifest: Path 
 
     Raises:
         ActionError: No action has that name, or it is the last one; nothing is written.
-        RegistryError: The registry cannot be read; nothing is written.
+        RegistryError: The registry cannot be read or written; nothing is written.
     """
     path = Path(path) if path is not None else default_registry_path()
     key = " ".join(str(name).split()).casefold()
@@ -293,6 +319,46 @@ def remove_action(name: str, *, path: Path | None = None, bundle_manifest: Path 
             raise ActionError(f"cannot remove {matches[0].action.name!r}: it is the only action left")
         _write(path, [e for e in entries if e is not matches[0]])
     return matches[0].action
+
+
+def reset_actions(
+    name: str | None = None, *, path: Path | None = None, bundle_manifest: Path | None = None
+) -> list[RegistryEntry]:
+    """Restore shipped actions: all of them (the registry file is removed), or the one named.
+
+    With no `name` the registry goes back to exactly the bundle's actions: actions the user
+    added are dropped. With a `name`, that shipped action gets back its shipped descriptions and
+    source, in place if it is registered (even re-added by the user) or appended if it was removed.
+
+    Returns:
+        The restored entries.
+
+    Raises:
+        ActionError: `name` is not an action the bundle ships; nothing is written.
+        RegistryError: The registry cannot be read or written.
+    """
+    path = Path(path) if path is not None else default_registry_path()
+    shipped = bundle_entries(bundle_manifest)
+    with _locked(path):
+        if name is None:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise _os_error(path, exc) from None
+            return shipped
+        key = " ".join(str(name).split()).casefold()
+        restored = next((e for e in shipped if e.action.name.casefold() == key), None)
+        if restored is None:
+            known = ", ".join(repr(e.action.name) for e in shipped) or "none"
+            raise ActionError(f"{name!r} is not a shipped action (shipped: {known})")
+        entries = load_entries(path, bundle_manifest)
+        at = next((i for i, e in enumerate(entries) if e.action.name.casefold() == key), None)
+        if at is None:
+            entries.append(restored)
+        else:
+            entries[at] = restored
+        _write(path, entries)
+    return [restored]
 
 
 def save_actions(path: Path | None, actions: Sequence[Action], bundle_manifest: Path | None = None) -> None:

@@ -32,6 +32,7 @@ from actzero.stream.draw import Caption, draw_poses, draw_status
 from actzero.stream.frames import PoseFrame
 from actzero.stream.pose import PoseEstimator, PoseOptions
 from actzero.stream.results import ActionResult
+from actzero.stream.video_writer import VideoWriter
 from actzero.stream.worker import WorkerCore
 
 FORMAT = "actzero-annotation"
@@ -390,39 +391,40 @@ def write_csv(annotation: Annotation, path: Path) -> None:
     write_text_atomic(path, buffer.getvalue())
 
 
-def render_video(annotation: Annotation, out_path: Path, progress: ProgressCallback | None = None) -> None:
+def render_video(
+    annotation: Annotation, out_path: Path, progress: ProgressCallback | None = None
+) -> tuple[str, str | None]:
     """Write a copy of the video with skeletons, track ids and the timeline's labels drawn (atomically).
+
+    The file is H.264 MP4 when PyAV is installed, else MPEG-4 Part 2 (stream/video_writer.py).
 
     Each person's caption is the segment of the timeline at that frame's time, so the video
     shows exactly what the JSON says. Needs `annotate_video(..., keep_poses=True)`.
+
+    Returns:
+        The codec written ("h264" or "mpeg4") and a one-line note for the user, or None.
 
     Raises:
         ValueError: the annotation kept no poses.
         OSError: the video cannot be written.
     """
-    import cv2
-
     if not annotation.pose_frames and annotation.frames:
         raise ValueError("render_video needs an annotation made with keep_poses=True")
-    with atomic_path(out_path) as tmp:
-        writer = cv2.VideoWriter(
-            str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), annotation.fps, (annotation.width, annotation.height)
-        )
-        if not writer.isOpened():
-            raise OSError(f"cannot write video {out_path}")
-        try:
-            with VideoFileSource(annotation.video, realtime=False) as source:
-                for (frame, track_ids), captured in zip(annotation.pose_frames, source, strict=False):
-                    t = frame.capture_ts
-                    captions = {}
-                    for track in track_ids[track_ids >= 0].tolist():
-                        seg = annotation.label_at(track, t)
-                        if seg is not None:
-                            captions[track] = Caption(seg.label, seg.score)
-                    image = draw_poses(captured.image, frame, track_ids, captions)
-                    draw_status(image, [f"{t:6.2f} s  frame {frame.index}"])
-                    writer.write(image)
-                    if progress is not None:
-                        progress(frame.index + 1, annotation.frames)
-        finally:
-            writer.release()
+    with (
+        atomic_path(out_path) as tmp,
+        VideoWriter(tmp, annotation.fps, annotation.width, annotation.height) as writer,
+        VideoFileSource(annotation.video, realtime=False) as source,
+    ):
+        for (frame, track_ids), captured in zip(annotation.pose_frames, source, strict=False):
+            t = frame.capture_ts
+            captions = {}
+            for track in track_ids[track_ids >= 0].tolist():
+                seg = annotation.label_at(track, t)
+                if seg is not None:
+                    captions[track] = Caption(seg.label, seg.score)
+            image = draw_poses(captured.image, frame, track_ids, captions)
+            draw_status(image, [f"{t:6.2f} s  frame {frame.index}"])
+            writer.write(image)
+            if progress is not None:
+                progress(frame.index + 1, annotation.frames)
+    return writer.codec, writer.note

@@ -70,13 +70,16 @@ def draw_text(
 
 
 def caption_text(track_id: int, caption: Caption | None) -> str:
-    """ "#3 walking 0.72", "#3 -" (no action) or "#3 ..." (not classified yet)."""
+    """ "#3 walking 0.72", "#3 no action" (unsure or idle) or "#3 ..." (not classified yet).
+
+    No score is shown for "no action": it would be the score of a class that was not chosen.
+    """
     if track_id < 0:
         return ""
     if caption is None:
         return f"#{track_id} ..."
     if caption.label is None:
-        return f"#{track_id} - ({caption.score:.2f})"
+        return f"#{track_id} no action"
     return f"#{track_id} {caption.label} {caption.score:.2f}"
 
 

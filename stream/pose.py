@@ -6,6 +6,11 @@ nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +34,9 @@ class PoseOptions:
         min_tracking_confidence: minimum score to keep tracking a pose from the previous frame
             instead of running the detector again.
         model_path: the PoseLandmarker ``.task`` file.
+        native_logs: let MediaPipe/LiteRT's C++ start-up log through to stderr (about 50 lines,
+            38 of them "Sparsity tensors may not yet be fully supported"); off, it is swallowed
+            unless starting the model fails.
     """
 
     num_poses: int = 4
@@ -36,6 +44,7 @@ class PoseOptions:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     model_path: Path = POSE_TASK
+    native_logs: bool = False
 
 
 class PoseEstimator:
@@ -52,6 +61,7 @@ class PoseEstimator:
         self._landmarker = landmarker
         self.options = options
         self._last_timestamp_ms: int | None = None
+        self._quiet_until_first_pose = not options.native_logs
 
     @classmethod
     def create(cls, options: PoseOptions | None = None) -> PoseEstimator:
@@ -81,7 +91,13 @@ class PoseEstimator:
             min_pose_presence_confidence=options.min_presence_confidence,
             min_tracking_confidence=options.min_tracking_confidence,
         )
-        return cls(vision.PoseLandmarker.create_from_options(mp_options), options)
+        if options.native_logs:
+            return cls(vision.PoseLandmarker.create_from_options(mp_options), options)
+        with _native_stderr_swallowed():
+            landmarker = vision.PoseLandmarker.create_from_options(mp_options)
+            # the first frame sets up the graph's remaining calculators, which log too
+            landmarker.detect_for_video(_blank_image(), -1)
+        return cls(landmarker, options)
 
     def process(self, frame_bgr: np.ndarray, timestamp_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Detect the poses in one video frame.
@@ -114,15 +130,23 @@ class PoseEstimator:
         import mediapipe as mp
 
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
-        result = self._landmarker.detect_for_video(
-            mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), timestamp_ms
-        )
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        if self._quiet_until_first_pose:  # the first pose found logs a landmark-projection warning
+            with _native_stderr_swallowed():
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
+            self._quiet_until_first_pose = not result.pose_landmarks
+        else:
+            result = self._landmarker.detect_for_video(image, timestamp_ms)
         return landmarks_to_arrays(result.pose_landmarks, result.pose_world_landmarks)
 
     def close(self) -> None:
         """Release the landmarker (idempotent)."""
         if self._landmarker is not None:
-            self._landmarker.close()
+            if self.options.native_logs:
+                self._landmarker.close()
+            else:
+                with _native_stderr_swallowed():
+                    self._landmarker.close()
             self._landmarker = None
 
     def __enter__(self) -> Self:
@@ -132,6 +156,36 @@ class PoseEstimator:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _blank_image() -> object:
+    import mediapipe as mp
+
+    return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8))
+
+
+@contextlib.contextmanager
+def _native_stderr_swallowed() -> Iterator[None]:
+    """Send file descriptor 2 (where C++ libraries log) to a temporary file while the block runs.
+
+    The GLOG_minloglevel / TF_CPP_MIN_LOG_LEVEL variables do not silence MediaPipe 1.2's LiteRT
+    log (measured: 51 lines either way, docs/reliability.md), so the descriptor itself is moved.
+    What was captured is written back to stderr when the block raises.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace")[-20000:])
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def landmarks_to_arrays(

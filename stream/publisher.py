@@ -18,6 +18,7 @@ from typing import Protocol
 
 from actzero.stream.capture import open_source
 from actzero.stream.frames import PoseFrame
+from actzero.stream.lifetime import ParentAwareStop, tie_to_parent
 from actzero.stream.pose import PoseEstimator, PoseOptions
 from actzero.stream.protocol import encode_pose_frame, safe_source_name
 from actzero.stream.security import check_bind
@@ -49,6 +50,7 @@ class PublisherConfig:
         send_hwm: messages queued per subscriber before further ones are dropped.
         linger_ms: how long closing the socket may wait to deliver queued messages.
         stats_interval_s: how often ``on_stats`` is called.
+        native_logs: show MediaPipe's C++ start-up log (see ``PoseOptions.native_logs``).
     """
 
     source: str = "0"
@@ -61,6 +63,7 @@ class PublisherConfig:
     send_hwm: int = 32
     linger_ms: int = 1000
     stats_interval_s: float = 2.0
+    native_logs: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,9 @@ def run_publisher(
         socket.bind(config.address)
         with (
             open_source(config.source, realtime=config.realtime) as source,
-            PoseEstimator.create(PoseOptions(num_poses=config.num_poses)) as pose,
+            PoseEstimator.create(
+                PoseOptions(num_poses=config.num_poses, native_logs=config.native_logs)
+            ) as pose,
         ):
             name = safe_source_name(config.name or source.name)
             if config.wait_for_subscriber and not _wait_for_subscriber(socket, stop):
@@ -122,9 +127,16 @@ def run_publisher(
         context.term()
 
 
-def run_publisher_process(config: PublisherConfig, stop: StopEvent) -> None:
-    """Entry point for ``multiprocessing.Process``; ignores Ctrl-C (the parent sets ``stop``)."""
+def run_publisher_process(config: PublisherConfig, stop: StopEvent, parent_pid: int | None = None) -> None:
+    """Entry point for ``multiprocessing.Process``; ignores Ctrl-C (the parent sets ``stop``).
+
+    With `parent_pid` (the parent's ``os.getpid()``) the process also ends when that parent dies,
+    however it dies (stream/lifetime.py).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid is not None:
+        tie_to_parent(parent_pid)
+        stop = ParentAwareStop(stop, parent_pid)
     run_publisher(config, stop)
 
 

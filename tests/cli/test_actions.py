@@ -178,3 +178,48 @@ def test_worker_refusal_or_silence_is_an_error_after_saving(reg, bundle, tmp_pat
     result = invoke("remove", "kick", "--registry", str(reg), "--control", silent, "--timeout", "0.2")
     assert result.exit_code == 1 and "did not answer" in result.output
     assert "kick" not in reg.read_text()
+
+
+@pytest.mark.parametrize("where", ["proc", "under-a-file"])
+def test_unwritable_registry_is_a_clear_error(tmp_path, bundle, monkeypatch, where):
+    if where == "proc":  # what a user typed in the issue; even root cannot create files in /proc
+        monkeypatch.setenv("ACTZERO_CONFIG_DIR", "/proc/x")
+        extra: tuple[str, ...] = ()
+    else:
+        (tmp_path / "file").write_text("not a folder")
+        extra = ("--registry", str(tmp_path / "file" / "actions.json"))
+    result = invoke("add", "zz", "-d", "zz", "--bundle", str(bundle), *extra)
+    assert result.exit_code == 1, result.output
+    assert "cannot write the action registry" in result.output and "actions.json" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_remove_says_how_to_restore_and_reset_restores_a_shipped_action(reg, bundle):
+    result = invoke("remove", "wave", "--registry", str(reg), "--bundle", str(bundle))
+    assert result.exit_code == 0, result.output
+    assert "removed 'wave' (2 description(s)); to restore it: actzero actions reset wave" in result.output
+    invoke("add", "wave", "-d", "hand up", "--registry", str(reg), "--bundle", str(bundle))
+    result = invoke("reset", "wave", "--registry", str(reg), "--bundle", str(bundle))
+    assert result.exit_code == 0, result.output
+    saved = json.loads(reg.read_text())["actions"]
+    wave = [a for a in saved if a["name"] == "wave"]
+    assert wave == [
+        {"name": "wave", "descriptions": ["a person waves", "raises a hand"], "source": "bandai-namco"}
+    ]
+
+
+def test_remove_of_a_user_action_prints_the_add_command_back(reg, bundle):
+    invoke("add", "hop it", "-d", "hops on one leg", "--registry", str(reg), "--bundle", str(bundle))
+    result = invoke("remove", "hop it", "--registry", str(reg), "--bundle", str(bundle))
+    assert "to restore it: actzero actions add 'hop it' -d 'hops on one leg'" in result.output
+
+
+def test_reset_all_drops_added_actions_and_refuses_unknown_names(reg, bundle):
+    invoke("add", "hop", "-d", "hops on one leg", "--registry", str(reg), "--bundle", str(bundle))
+    invoke("remove", "wave", "--registry", str(reg), "--bundle", str(bundle))
+    result = invoke("reset", "hop", "--registry", str(reg), "--bundle", str(bundle))
+    assert result.exit_code == 1 and "not a shipped action" in result.output
+    result = invoke("reset", "--registry", str(reg), "--bundle", str(bundle))
+    assert result.exit_code == 0, result.output
+    listed = invoke("list", "--registry", str(reg), "--bundle", str(bundle)).output
+    assert "wave" in listed and "hop" not in listed and "standing still" in listed

@@ -63,3 +63,77 @@ def test_bad_actions_file_is_a_clear_error(cut, tmp_path):
     assert result.exit_code == 1
     assert f"{actions}:2" in result.output
     assert "Traceback" not in result.output
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not a video: processing it would print 'skipped'")
+    taken = tmp_path / "taken.json"
+    taken.write_text("{}")
+    result = runner.invoke(app, ["annotate", str(video), "--out", str(taken)])
+    assert result.exit_code == 1
+    assert f"--out {taken} is a file" in result.output and "skipped" not in result.output
+    assert taken.read_text() == "{}"
+
+
+def test_unwritable_out_is_refused_before_any_work(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not a video")
+    result = runner.invoke(app, ["annotate", str(video), "--out", "/proc/actzero-out"])
+    assert result.exit_code == 1
+    assert "cannot write to --out /proc/actzero-out" in result.output and "skipped" not in result.output
+
+
+def test_two_videos_with_one_name_are_refused(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").write_bytes(b"not a video")
+    first, second = tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"
+    result = runner.invoke(app, ["annotate", str(first), str(second), "--out", str(tmp_path / "dup")])
+    assert result.exit_code == 1
+    assert str(first) in result.output and str(second) in result.output and "skipped" not in result.output
+    assert not (tmp_path / "dup" / "clip.actzero.json").exists()
+
+
+def test_a_folder_without_videos_is_named_with_the_suffixes_looked_for(tmp_path):
+    (tmp_path / "docs" / "deeper").mkdir(parents=True)
+    (tmp_path / "docs" / "deeper" / "notes.txt").write_text("no video")
+    result = runner.invoke(app, ["annotate", str(tmp_path / "docs"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert str(tmp_path / "docs") in result.output and ".mp4" in result.output and ".mkv" in result.output
+
+
+@pytest.mark.slow  # MediaPipe on two 0.7 s cuts and one rendering: ~15 s
+def test_folder_is_searched_recursively_and_outputs_keep_sub_paths(tmp_path):
+    import importlib.util
+    import re
+
+    import cv2
+
+    root = tmp_path / "videos"
+    for sub in ("a", "b/deeper"):
+        (root / sub).mkdir(parents=True)
+        write_sample_cut(root / sub / "clip.mp4", seconds=0.7, scale=0.25)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["annotate", str(root), "--out", str(out), "--video-out"])
+    assert result.exit_code == 0, result.output
+    for sub in ("a", "b/deeper"):
+        data = json.loads((out / sub / "clip.actzero.json").read_text())
+        assert data["video"]["path"] == str(root / sub / "clip.mp4")
+        rendered = out / sub / "clip.actzero.mp4"
+        assert f"{rendered}" in result.output  # every file written is named
+        capture = cv2.VideoCapture(str(rendered))
+        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == data["video"]["frames"]
+        capture.release()
+        printed = re.search(
+            rf"{re.escape(str(out / sub))}/clip.actzero.json.*?processed in ([\d.]+) s", result.output
+        )
+        assert printed and float(printed.group(1)) == pytest.approx(data["processing_s"], abs=0.051)
+    if importlib.util.find_spec("av") is not None:
+        import av
+
+        with av.open(str(out / "a" / "clip.actzero.mp4")) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+        assert "MPEG-4 Part 2" not in result.output
+    else:
+        assert "install the 'av' package" in result.output

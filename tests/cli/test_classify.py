@@ -47,8 +47,8 @@ def test_one_json_line_per_clip_with_the_given_label_set(clips, tmp_path):
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [line["clip"] for line in lines] == [f"{clips}:sit", f"{clips}:clap_long"]
     for line in lines:
-        assert set(line) == {"clip", "label", "score", "top5"}
-        assert [name for name, _ in line["top5"]] and {n for n, _ in line["top5"]} <= {
+        assert set(line) == {"clip", "label", "score", "top_k"}
+        assert [name for name, _ in line["top_k"]] and {n for n, _ in line["top_k"]} <= {
             "sit down",
             "standing still",
             "clap hands",
@@ -160,3 +160,10 @@ def test_too_short_and_too_slow_clips_get_a_clear_error(tmp_path):
     # a rate the readers accept (a BVH may declare any) is refused before any window is made
     with pytest.raises(WindowError, match="5 to 1000 frames per second, got 0.001"):
         Recognizer(actions=Bundle.load().actions[:2]).classify_skeleton(_long_clip(0.05), fps=0.001)
+
+
+def test_top_k_sets_how_many_classes_are_listed(clips):
+    result = runner.invoke(app, ["classify", str(clips), "--fps", "30", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    for line in map(json.loads, result.stdout.strip().splitlines()):
+        assert "top5" not in line and len(line["top_k"]) == 2

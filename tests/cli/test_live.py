@@ -1,5 +1,6 @@
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,119 @@ def test_no_camera_is_a_clear_error(tmp_path):
 def test_needs_exactly_one_source(tmp_path):
     run = _live("--headless", env_dir=tmp_path / "cfg")
     assert run.returncode != 0 and "exactly one of" in run.stderr
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid` (Linux /proc), children first found first."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                children = [int(c) for c in task.read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may wait for a reaper that never comes)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _start_live_and_kill(tmp_path, sig: int) -> tuple[set[int], subprocess.Popen]:
+    """Start `live --headless` on a cut of the sample, wait until both children run, send `sig`.
+
+    Returns the parent's descendants seen before the signal, and the parent process.
+    """
+    import queue
+    import threading
+    import time
+
+    video = write_sample_cut(tmp_path / "cut.mp4", seconds=3.0)
+    env = {**os.environ, "ACTZERO_CONFIG_DIR": str(tmp_path / "cfg")}
+    parent = subprocess.Popen(
+        [str(Path(sys.executable).with_name("actzero")), "live", "--video", str(video), "--headless"]
+        + ["--duration", "120"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in parent.stderr], daemon=True).start()
+    deadline = time.monotonic() + 90
+    pids: list[int] = []
+    while not pids:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            parent.kill()
+            pytest.fail("live never reported its children's pids")
+        pids = [int(p) for p in re.findall(r"(?:pose|worker) pid (\d+)", line)]
+    children = _descendants(parent.pid)
+    assert set(pids) <= children, (pids, children)
+    parent.send_signal(sig)
+    return children, parent
+
+
+def _wait_gone(pids: set[int], seconds: float) -> set[int]:
+    """Poll until none of `pids` runs or the deadline passes; return those still running."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    left = {pid for pid in pids if _running(pid)}
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)  # a poll interval; the deadline bounds the wait
+        left = {pid for pid in left if _running(pid)}
+    return left
+
+
+@pytest.mark.slow  # starts the real pose and worker processes (~10 s)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_the_parent_leaves_no_child(tmp_path, sig):
+    children, parent = _start_live_and_kill(tmp_path, sig)
+    try:
+        parent.wait(timeout=30)
+        left = _wait_gone(children, 30)
+    finally:
+        for pid in _descendants(parent.pid) | children:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert not left, f"still running after the parent got {sig!r}: {sorted(left)}"
+    if sig == signal.SIGTERM:
+        assert parent.returncode == 0  # a clean stop, like Ctrl-C
+
+
+@pytest.mark.slow  # MediaPipe on a 2 s cut (~8 s)
+def test_no_display_falls_back_to_headless(tmp_path):
+    video = write_sample_cut(tmp_path / "cut.mp4", seconds=2.0)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["ACTZERO_CONFIG_DIR"] = str(tmp_path / "cfg")
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("actzero")), "live", "--video", str(video), "--duration", "30"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "running headless" in run.stderr
+    assert [line for line in run.stdout.splitlines() if "latency" in line], run.stdout
+
+
+def test_unreachable_display_is_detected(monkeypatch):
+    from actzero.cli.live import _display_problem
+
+    monkeypatch.setenv("DISPLAY", ":4711")  # no X server there: Qt would abort the process
+    problem = _display_problem()
+    assert problem is not None and ":4711" in problem

@@ -28,3 +28,13 @@ def test_console_script_runs_without_importing_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_help_has_no_python_type_placeholders():
+    for command in (["classify"], ["annotate"], ["live"], ["actions", "add"], ["worker"], ["pose"]):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        for placeholder in ("<bool>", "<list[", "<path>", "<str>", "<int", "{files}", "{name}"):
+            assert placeholder not in result.output, (command, placeholder, result.output)
+    usage = runner.invoke(app, ["classify", "--help"], env={"COLUMNS": "200"}).output
+    assert "Usage: actzero classify [OPTIONS] FILES..." in usage

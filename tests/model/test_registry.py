@@ -171,7 +171,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(reg, manifest, monke
         raise OSError("disk full")
 
     monkeypatch.setattr(registry.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(RegistryError, match="disk full"):
         registry.add_action("kick", ["a kick"], path=reg, bundle_manifest=manifest)
     assert reg.read_bytes() == before
     assert sorted(p.name for p in reg.parent.iterdir()) == ["actions.json", "actions.json.lock"]

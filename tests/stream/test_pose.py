@@ -122,3 +122,28 @@ def test_build_recipe_reproduces_the_committed_task_file(tmp_path):
         fake.writestr(build_pose_task.LANDMARKER_MEMBER, landmarker)
     output = build_pose_task.build(wheel, tmp_path / "rebuilt.task")
     assert output.read_bytes() == POSE_TASK.read_bytes()
+
+
+@pytest.mark.slow  # two MediaPipe start-ups in subprocesses (~5 s)
+def test_native_start_up_log_is_quiet_unless_asked_for():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, cv2\n"
+        "from actzero.stream.capture import SAMPLE_VIDEO\n"
+        "from actzero.stream.pose import PoseEstimator, PoseOptions\n"
+        "capture = cv2.VideoCapture(str(SAMPLE_VIDEO))\n"
+        "capture.set(cv2.CAP_PROP_POS_FRAMES, 60)\n"
+        "frame = capture.read()[1][:, 400:1500]\n"
+        "with PoseEstimator.create(PoseOptions(native_logs=sys.argv[1] == 'yes')) as pose:\n"
+        "    image, _, _ = pose.process(frame, 0)\n"
+        "print(image.shape[0])\n"
+    )
+    quiet, verbose = (
+        subprocess.run([sys.executable, "-c", script, flag], capture_output=True, text=True, timeout=120)
+        for flag in ("no", "yes")
+    )
+    assert quiet.returncode == 0 and int(quiet.stdout) > 0, quiet.stderr[-2000:]  # a person was found
+    assert quiet.stderr == ""
+    assert verbose.returncode == 0 and "Sparsity tensors" in verbose.stderr
