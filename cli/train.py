@@ -8,7 +8,7 @@ import typer
 
 from actzero.cli.main import app
 
-DEFAULT_DATASET = Path("cache") / "dataset-v2.npz"
+DEFAULT_DATASET = Path("cache") / "dataset-v3.npz"
 DEFAULT_BUNDLE_OUT = Path("model") / "assets" / "default_bundle"
 
 
