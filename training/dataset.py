@@ -26,7 +26,7 @@ import os
 import tomllib
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -482,8 +482,32 @@ def _in_order(sources: set[str]) -> tuple[str, ...]:
     return tuple(s for s in ALL_SOURCES if s in sources)
 
 
+def select_sources(dataset: Dataset, keep: Sequence[str]) -> Dataset:
+    """The clips of `dataset` from the sources `keep`; classes left without clips are dropped."""
+    mask = np.isin(dataset.sources, list(keep))
+    index = np.flatnonzero(mask)
+    used = np.unique(dataset.labels[index])
+    renumber = np.full(len(dataset.classes), -1, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    lengths = dataset.lengths()[index]
+    frames = [dataset.clip(int(i)) for i in index]
+    per_clip = {name: np.asarray(getattr(dataset, name))[index] for name in _PER_CLIP}
+    return Dataset(
+        frames=np.concatenate(frames) if frames else np.zeros((0, 25, 3), np.float32),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        labels=renumber[dataset.labels[index]],
+        classes=[
+            replace(c, sources=tuple(s for s in c.sources if s in keep))
+            for c in (dataset.classes[i] for i in used)
+        ],
+        meta=dataset.meta | {"selected_sources": list(keep)},
+        **per_clip,
+    )
+
+
 _ARRAYS = ("frames", "offsets", "labels", "clip_ids", "sources", "actors", "licences", "styles", "tags")
 _ARRAYS_V3 = ("views",)
+_PER_CLIP = ("clip_ids", "sources", "actors", "licences", "styles", "tags", "views")
 
 
 def save_dataset(dataset: Dataset, path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from actzero.training.backbone import BackboneConfig
 from actzero.training.cross_source import CrossSourceConfig, _scores, evaluate_cross_source, plan_holdout
 from actzero.training.dataset import ClassInfo, Dataset
 from actzero.training.sadvae import SADVAEConfig
@@ -94,7 +95,15 @@ def test_scores_split_novel_and_familiar_and_average_probabilities_per_clip() ->
 def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tmp_path) -> None:
     config = CrossSourceConfig(
         holdout=tuple(SOURCES),
-        train=TrainConfig(epochs=1, windows_per_epoch=64, batch_size=32, threads=1),
+        train=TrainConfig(
+            window=32,
+            epochs=1,
+            windows_per_epoch=64,
+            batch_size=32,
+            threads=1,
+            feature_stride=16,
+            backbone=BackboneConfig(stem_channels=8, blocks=((16, 2), (16, 2)), feature_dim=32),
+        ),  # fmt: skip
         vae=SADVAEConfig(epochs=2),
     )
     embeddings = _text_vectors(len(dataset.classes))
@@ -124,3 +133,20 @@ def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tm
     # a second run reads the cached features and gives the same figures
     again = evaluate_cross_source(dataset, tmp_path, config, command="test", embeddings=embeddings)
     assert again["sources"] == written["sources"]
+
+
+def test_cli_refuses_a_held_out_source_the_data_set_lacks_and_an_unknown_protocol(
+    dataset: Dataset, tmp_path
+) -> None:
+    from typer.testing import CliRunner
+
+    from actzero.cli.main import app
+    from actzero.training.dataset import save_dataset
+
+    save_dataset(dataset, tmp_path / "ds.npz")
+    args = ["eval", "--dataset", str(tmp_path / "ds.npz"), "--out", str(tmp_path / "out")]
+    missing = CliRunner().invoke(app, [*args, "--protocol", "cross-source", "--holdout", "citi"])
+    assert missing.exit_code == 1 and "no clips of citi" in missing.output
+    assert "Traceback" not in missing.output
+    unknown = CliRunner().invoke(app, [*args, "--protocol", "leave-one-out"])
+    assert unknown.exit_code == 1 and "--protocol must be" in unknown.output

@@ -172,3 +172,16 @@ def test_a_synthetic_class_of_the_same_name_is_one_class_with_every_source(tmp_p
     assert jump.source == "synthetic" and jump.sources == ("synthetic", "utd-mhad", "hdm05")
     assert jump.descriptions[:2] == ("Synthetic jumps.", "A person jumps in place.")
     assert (dataset.labels == 0).sum() == 1 + 2 + 1
+
+
+def test_select_sources_keeps_their_clips_and_renumbers_the_classes(tmp_path, classes_dir):
+    from actzero.training.dataset import select_sources
+
+    dataset = _build(tmp_path, classes_dir, "a.npz")
+    mocap = select_sources(dataset, ["hdm05"])
+    assert [c.name for c in mocap.classes] == ["jump in place", "jumping jack"]
+    assert mocap.classes[0].sources == ("hdm05",) and set(mocap.sources) == {"hdm05"}
+    for i, clip_id in enumerate(mocap.clip_ids):
+        j = list(dataset.clip_ids).index(clip_id)
+        np.testing.assert_array_equal(mocap.clip(i), dataset.clip(j))
+        assert mocap.classes[mocap.labels[i]].name == dataset.classes[dataset.labels[j]].name
