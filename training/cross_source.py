@@ -187,7 +187,16 @@ def _group_features(backbone, clips: ClipSet, window: int, stride: int, cap: int
 
 
 def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -> str:
-    digest = hashlib.sha256(json.dumps([names, plan.train_names, config.to_dict()]).encode())
+    feature_keys = (
+        "seed",
+        "val_fraction",
+        "train_windows_per_clip",
+        "test_windows_per_clip",
+        "test_stride",
+        "train",
+    )
+    settings = {k: v for k, v in config.to_dict().items() if k in feature_keys}
+    digest = hashlib.sha256(json.dumps([names, plan.train_names, settings]).encode())
     for group in (plan.train, plan.val, plan.test):
         digest.update(np.asarray(group, dtype=np.int64).tobytes())
     return digest.hexdigest()
@@ -217,7 +226,14 @@ def holdout_features(
     started = time.time()
     train_set = clips.subset(plan.train, names=plan.train_names)
     progress(f"{plan.source}: backbone on {len(plan.train)} clips, {len(plan.train_names)} classes")
-    backbone = train_backbone(train_set, config.train, seed=config.seed)
+    backbone = train_backbone(
+        train_set,
+        config.train,
+        seed=config.seed,
+        progress=lambda stage, done: progress(
+            f"{plan.source}: {stage} {done:.0%} ({time.time() - started:.0f} s)"
+        ),
+    )
     progress(f"{plan.source}: backbone trained in {time.time() - started:.0f} s")
     out = {}
     for g, index in groups.items():
