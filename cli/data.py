@@ -11,7 +11,7 @@ from actzero.cli.main import app
 data_app = typer.Typer(help="Build and inspect training data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-DEFAULT_OUT = Path("cache") / "dataset-v2.npz"
+DEFAULT_OUT = Path("cache") / "dataset-v3.npz"
 
 
 @data_app.command("layout")
@@ -27,7 +27,13 @@ def layout() -> None:
 @data_app.command("build")
 def build(
     shared: Path = typer.Option(
-        Path("..") / "shared", "--shared", help="The shared folder holding data/bandai-namco/*.tar.xz."
+        Path("..") / "shared", "--shared", help="The shared folder holding data/<kind>/<source>/*.tar.xz."
+    ),
+    sources: str = typer.Option(
+        "all",
+        "--sources",
+        help="Comma-separated sources to include (bandai-namco, synthetic, utd-mhad, kinder-gator, "
+        "nw-ucla, msr-action3d, citi, hdm05, cmu) or 'all'.",
     ),
     out: Path = typer.Option(
         DEFAULT_OUT, "--out", help="The .npz to write; archives are extracted beside it."
@@ -39,9 +45,12 @@ def build(
         40, "--synthetic-per-class", min=0, help="Synthetic clips per synthetic class (0: none)."
     ),
 ) -> None:
-    """Build the training data set: Bandai Namco mocap + synthetic clips, labelled by training/actions.toml.
+    """Build the training data set: Bandai Namco mocap, synthetic clips and the Kinect / mocap sources.
 
-    Example: actzero data build --shared ../shared --out cache/dataset-v2.npz --seed 0
+    Bandai and synthetic clips are labelled by training/actions.toml, the other sources by
+    their class tables (training/classes/<source>.toml); one class per canonical name.
+
+    Example: actzero data build --shared ../shared --out cache/dataset-v3.npz --seed 0
     """
     import time
 
@@ -54,9 +63,10 @@ def build(
 
     console = Console()
     start = time.perf_counter()
+    chosen = None if sources.strip() == "all" else [s.strip() for s in sources.split(",") if s.strip()]
     try:
-        dataset = build_dataset(shared, out, seed, synthetic_per_class=synthetic_per_class)
-    except (BandaiError, BVHError, DatasetError, OSError) as error:
+        dataset = build_dataset(shared, out, seed, sources=chosen, synthetic_per_class=synthetic_per_class)
+    except (BandaiError, BVHError, DatasetError, OSError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
     elapsed = time.perf_counter() - start
@@ -64,13 +74,22 @@ def build(
     fps = float(dataset.meta["fps"])
     lengths = dataset.lengths()
     table = Table(title=f"actzero data set ({len(dataset)} clips, {len(dataset.classes)} classes)")
-    for column, justify in (("class", "left"), ("clips", "right"), ("seconds", "right"), ("source", "left")):
+    for column, justify in (("class", "left"), ("clips", "right"), ("seconds", "right"), ("sources", "left")):
         table.add_column(column, justify=justify)
     for label, info in enumerate(dataset.classes):
         mine = dataset.labels == label
-        table.add_row(info.name, str(int(mine.sum())), f"{lengths[mine].sum() / fps:.0f}", info.source)
+        seconds = f"{lengths[mine].sum() / fps:.0f}"
+        table.add_row(info.name, str(int(mine.sum())), seconds, ", ".join(info.sources or (info.source,)))
     table.add_row("total", str(len(dataset)), f"{lengths.sum() / fps:.0f}", "", end_section=True)
     console.print(table)
+    per_source = Table(title="per source")
+    for column in ("source", "clips", "classes", "minutes", "skipped clips"):
+        per_source.add_column(column, justify="left" if column == "source" else "right")
+    for name, counts in dataset.meta["sources"].items():
+        skipped = counts["skipped_unlabelled"] + counts["skipped_empty"]
+        minutes = f"{counts['frames'] / fps / 60:.1f}"
+        per_source.add_row(name, str(counts["clips"]), str(counts["classes"]), minutes, str(skipped))
+    console.print(per_source)
     if dataset.meta["synthetic"] != "included":
         console.print(f"synthetic clips: {dataset.meta['synthetic']}")
     size = out.stat().st_size / 2**20
