@@ -28,6 +28,12 @@ EVAL_RESULTS = REPO / "runs" / "eval_v4" / "results.json"
 IMG = REPO / "docs" / "img"
 
 
+def _shown(path: Path) -> Path:
+    """`path` relative to the repository when it lies inside it (as the report names it), else as given."""
+    resolved = path.resolve()
+    return resolved.relative_to(REPO) if resolved.is_relative_to(REPO) else path
+
+
 def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
     """Markdown of the zero-shot evaluation: `actzero eval` results, else the bundle manifest's metrics."""
     from actzero.model.bundle import DEFAULT_BUNDLE
@@ -37,13 +43,10 @@ def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
         summary, config = results["summary"], results.get("config", {})
         epochs = config.get("train", {}).get("epochs")
         command = (
-            f"actzero eval --out {results_path.parent.relative_to(REPO)} --splits {config.get('splits')} "
+            f"actzero eval --out {_shown(results_path.parent)} --splits {config.get('splits')} "
             f"--seeds {len(config.get('seeds', []))}" + (f" --epochs {epochs}" if epochs else "")
         )
-        source = (
-            f"`{results_path.relative_to(REPO)}` written by `{command}` "
-            f"({results.get('time_s', 0) / 60:.0f} min)"
-        )
+        source = f"`{_shown(results_path)}` written by `{command}` ({results.get('time_s', 0) / 60:.0f} min)"
         splits = results.get("splits", [])
     else:
         manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
@@ -53,9 +56,7 @@ def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
         )
     lines = ["## Accuracy (zero-shot and generalised zero-shot)", ""]
     if not summary:
-        lines.append(
-            f"No evaluation results found ({results_path.relative_to(REPO)} missing, manifest metrics empty)."
-        )
+        lines.append(f"No evaluation results found ({_shown(results_path)} missing, manifest metrics empty).")
         return "\n".join(lines) + "\n"
     table_md = results_path.with_suffix(".md")
     if results_path.is_file() and table_md.is_file():

@@ -8,7 +8,7 @@ trained with). The "upright" frame (the default, and the shipped bundle's) is bo
   The live path cannot provide it: MediaPipe's world landmarks are centred between the hips
   in every frame, so a person walking across the view keeps the root at the origin, while
   motion capture keeps the walk's path (median 2.1 body units of root travel in a 64-frame
-  "walk" window vs 0.01 for camera windows; `python bench/trajectory_gap.py`). A model trained
+  "walk" window vs 0.01 for camera windows; `python studies/trajectory_gap.py`). A model trained
   with the path learns "walk" = "root moves", which a camera never shows;
 - +y: the body's up axis, the mean over valid frames of the unit spine vector
   spine_base -> spine_shoulder;
@@ -36,7 +36,7 @@ tests/model/test_canonical.py).
 
 Last, `normalise_bone_lengths` gives the sequence the bone lengths of a template body, keeping
 every bone's direction: body proportions differ between the training sources (the mocap rig has
-narrow shoulders and hips, synthetic and MediaPipe bodies do not; bench/skeleton_gap.py) and say
+narrow shoulders and hips, synthetic and MediaPipe bodies do not; studies/skeleton_gap.py) and say
 nothing about the action, so the model never sees them.
 
 Cutting clips and timestamped frames into model windows (resampling, windows, padding) is
@@ -269,7 +269,7 @@ def normalise_bone_lengths(seq: np.ndarray) -> np.ndarray:
     Keeps spine_base's trajectory and every bone's direction; a zero-length bone (a joint
     that `canonicalise` filled with its parent's position) takes the template's direction.
     This removes body proportions, which differ between sources (mocap rig, synthetic
-    bodies, MediaPipe; see bench/skeleton_gap.py) and say nothing about the action.
+    bodies, MediaPipe; see studies/skeleton_gap.py) and say nothing about the action.
 
     Returns:
         float32 (T, 25, 3).

@@ -11,7 +11,7 @@ stays left. The result has Kinect's camera-space axes as in NTU RGB+D: x to the 
 left, y up, z away from the camera.
 
 Layout: the NTU joints are placed where the training data (Bandai Namco BVH -> NTU-25 in
-model/bvh.py) puts them, measured with bench/skeleton_gap.py on real MediaPipe output
+model/bvh.py) puts them, measured with studies/skeleton_gap.py on real MediaPipe output
 (the sports2d video) against Bandai walk clips (numbers beside each constant). Kinect v2's
 hips sit higher and closer together than MediaPipe's (docs/skeletons.md), but the training
 rig's hips are the anatomical hip joints, in the same proportion to the shoulders as

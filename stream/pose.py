@@ -1,6 +1,6 @@
 """Pose estimation: MediaPipe PoseLandmarker (BlazePose full) in VIDEO mode, as numpy arrays.
 
-The model is the task file committed in stream/assets (built by ``stream/build_pose_task.py``);
+The model is the task file committed in stream/assets (built by ``tools/build_pose_task.py``);
 nothing is downloaded at run time.
 """
 

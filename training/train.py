@@ -257,7 +257,7 @@ def semantic_means(vae: SADVAE, features: np.ndarray) -> np.ndarray:
 # 3 splits x 2 seeds; runs/eval_v4, docs/model.md). T_s and the gate threshold are refitted
 # on the bundle's own held-out clips.
 # Latent scoring, penalty and the K-relative "no action" rule: chosen for user-typed label sets on the
-# bundle's held-out windows (bench/label_sets.py, docs/model.md "User-typed label sets").
+# bundle's held-out windows (studies/label_sets.py, docs/model.md "User-typed label sets").
 DEFAULT_CALIBRATION = Calibration(
     method="mixture",
     latent_temperature=0.1,

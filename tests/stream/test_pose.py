@@ -1,14 +1,18 @@
 """Real MediaPipe PoseLandmarker (the committed task file) on real frames of the sample video."""
 
+import sys
 import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from actzero.stream import build_pose_task
 from actzero.stream.capture import SAMPLE_VIDEO
 from actzero.stream.pose import POSE_TASK, PoseEstimator, PoseOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import build_pose_task  # noqa: E402  (tools/build_pose_task.py: the task file's recipe)
 
 FIRST_FRAME, NUM_FRAMES = 60, 6  # the man on the box and the woman walking are both visible here
 # The person detector sees a 224x224 letterboxed image, where the two people of the full 1768-pixel

@@ -9,8 +9,8 @@ on the seen side, so it is the in-domain reference. With `--add`, one action is 
 description, as a user would, and the tables show which windows it takes.
 
 Run:
-    python bench/camera_gate.py
-    python bench/camera_gate.py --add "jumping jacks: Jumps spreading the legs while \
+    python studies/camera_gate.py
+    python studies/camera_gate.py --add "jumping jacks: Jumps spreading the legs while \
         swinging both arms overhead, then back."
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/report.py: Table
 
 from report import Table, print_tables  # noqa: E402
 

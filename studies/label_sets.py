@@ -11,7 +11,7 @@ and the bundle's skeleton network, and clip probabilities are the mean over its 
 
 Run (outputs of the networks are cached under --cache):
     actzero data build --out /work/cache/zeroshot/dataset-v2.npz --seed 0
-    python bench/label_sets.py --dataset /work/cache/zeroshot/dataset-v2.npz \
+    python studies/label_sets.py --dataset /work/cache/zeroshot/dataset-v2.npz \
         --cache /work/cache/zeroshot [--sources utd-mhad citi]
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/report.py: Table
 
 from report import Table, print_tables  # noqa: E402
 

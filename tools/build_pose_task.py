@@ -19,8 +19,10 @@ metadata (image properties + normalisation, no newer schema features).
 
 Usage (needs the registry once, at build time only)::
 
-    python -m actzero.stream.build_pose_task                  # runs `pip download` itself
-    python -m actzero.stream.build_pose_task --wheel /tmp/mp021/mediapipe-0.10.21-....whl
+    python tools/build_pose_task.py                  # runs `pip download` itself
+    python tools/build_pose_task.py --wheel /tmp/mp021/mediapipe-0.10.21-....whl
+
+A build tool, not part of the installed package: run it from a checkout with actzero importable.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ import types
 import zipfile
 from pathlib import Path
 
+from actzero.stream.pose import POSE_TASK
+
 WHEEL_VERSION = "0.10.21"
 DETECTOR_MEMBER = "mediapipe/modules/pose_detection/pose_detection.tflite"
 LANDMARKER_MEMBER = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
-DEFAULT_OUTPUT = Path(__file__).resolve().parent / "assets" / "pose_landmarker_full.task"
+DEFAULT_OUTPUT = POSE_TASK  # the task file the runtime loads
 MIN_PARSER_VERSION = "1.0.0"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same inputs give the same bytes
 _ALIGNMENT = 4

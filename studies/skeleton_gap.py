@@ -11,10 +11,10 @@ With --kinect, prints instead the bone lengths of the Kinect sources (training/k
 raw joints over each clip's body size) against the NTU template body (model.canonical.TEMPLATE_POSE).
 
 Run (needs ../shared/data/video and the Bandai archives extracted under cache/bandai-namco):
-    python bench/skeleton_gap.py
-    python bench/skeleton_gap.py --kinect utd-mhad kinder-gator nw-ucla msr-action3d citi
-    python bench/skeleton_gap.py --normalise-bones
-    python bench/skeleton_gap.py --bvh-glob 'cache/bandai-namco/*/data/*_walk_*.bvh' --max-clips 12
+    python studies/skeleton_gap.py
+    python studies/skeleton_gap.py --kinect utd-mhad kinder-gator nw-ucla msr-action3d citi
+    python studies/skeleton_gap.py --normalise-bones
+    python studies/skeleton_gap.py --bvh-glob 'cache/bandai-namco/*/data/*_walk_*.bvh' --max-clips 12
 """
 
 from __future__ import annotations

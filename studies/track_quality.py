@@ -17,7 +17,7 @@ pose, a ghost on a tree or on a person's legs). Prints:
 - per id: first and last frame, frames, and whose detections it carried.
 
 Run:
-    python bench/track_quality.py
+    python studies/track_quality.py
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/report.py: Table
 
 from report import Table, print_tables  # noqa: E402
 

@@ -8,7 +8,7 @@ per-window translation either kept (`canonicalise` up to actzero 0.1) or removed
 (`canonicalise` now: root-relative).
 
 Run (needs the data set built by `actzero data build --out cache/dataset-v2.npz --seed 0`):
-    python bench/trajectory_gap.py
+    python studies/trajectory_gap.py
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/report.py: Table
 
 from report import REPO, Table, print_tables  # noqa: E402
 
