@@ -39,6 +39,9 @@ def train(
         None, "--metrics", help="results.json of `actzero eval` to store in the manifest."
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
+    text_weight: float = typer.Option(
+        0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
+    ),
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
 
@@ -65,7 +68,7 @@ def train(
         except (OSError, ValueError, KeyError) as error:
             console.print(f"[red]error:[/red] cannot read metrics from {metrics}: {error}")
             raise typer.Exit(1) from None
-    config = replace(TrainConfig(), threads=threads)
+    config = replace(TrainConfig(), threads=threads, text_weight=text_weight)
     if epochs:
         config = replace(config, epochs=epochs)
     started = time.time()
@@ -96,6 +99,9 @@ def evaluate(
     splits: int = typer.Option(3, "--splits", min=1, help="Seen/unseen splits."),
     seeds: int = typer.Option(2, "--seeds", min=1, help="SA-DVAE seeds per split."),
     epochs: int = typer.Option(0, "--epochs", min=0, help="Backbone epochs (0: the default schedule)."),
+    text_weight: float = typer.Option(
+        0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
+    ),
     search: bool = typer.Option(
         False, "--search", help="Instead: score SA-DVAE settings on the cached validation features."
     ),
@@ -145,7 +151,9 @@ def evaluate(
         _cross_source(data, out, holdout, epochs, threads, console)
         return
     data = select_sources(data, ("bandai-namco", SYNTHETIC_SOURCE))  # today's protocol, today's clips
-    train_config = replace(TrainConfig(threads=threads), **({"epochs": epochs} if epochs else {}))
+    train_config = replace(
+        TrainConfig(threads=threads, text_weight=text_weight), **({"epochs": epochs} if epochs else {})
+    )
     config = EvalConfig(splits=splits, seeds=tuple(range(seeds)), train=train_config)
     if search:
         try:

@@ -151,6 +151,7 @@ def _cached_stage(
     groups: dict[str, np.ndarray],
     config: EvalConfig,
     seed: int,
+    embeddings: list[np.ndarray] | None = None,
 ) -> tuple[list[str], dict[str, Features]]:
     """Train a backbone on the 'train' group (classes `train_names`) and cache features of all groups.
 
@@ -165,7 +166,8 @@ def _cached_stage(
                     g: Features(data[f"{g}_f"], data[f"{g}_logits"], data[f"{g}_y"]) for g in groups
                 }
     train_set = clips.subset(groups["train"], names=train_names)
-    backbone = train_backbone(train_set, config.train, seed=seed)
+    texts = None if embeddings is None else [embeddings[clips.names.index(n)] for n in train_names]
+    backbone = train_backbone(train_set, config.train, seed=seed, class_texts=texts)
     out = {}
     for g, idx in groups.items():
         stride = config.train.feature_stride if g == "train" else config.test_stride
@@ -447,11 +449,18 @@ def evaluate(
             val_groups,
             config,
             seed=k,
+            embeddings=embeddings,
         )
         say(f"split {k}: test backbone (unseen {plan.unseen})")
         test_groups = {"train": plan.train, "val": plan.val, "test": plan.test, "unseen": plan.unseen_clips}
         _, test_feats = _cached_stage(
-            out_dir / f"split{k}_test.npz", clips, plan.seen, test_groups, config, seed=k
+            out_dir / f"split{k}_test.npz",
+            clips,
+            plan.seen,
+            test_groups,
+            config,
+            seed=k,
+            embeddings=embeddings,
         )
         for variant in VARIANTS:
             for seed in config.seeds:

@@ -25,6 +25,7 @@ from actzero.model.zeroshot import Calibration, softmax
 from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
 from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
 from actzero.training.sadvae import SADVAE, SADVAEConfig, train_sadvae
+from actzero.training.text_alignment import TextProjection, sample_class_texts, text_alignment_loss
 
 IDLE_NAMES = ("standing still", "stand still", "idle")
 Progress = Callable[[str, float], None]  # (stage, fraction done)
@@ -48,6 +49,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     feature_stride: int = 32
     threads: int = 2
+    text_weight: float = 0.0  # weight of the skeleton-text alignment loss (0: cross-entropy only)
+    text_temperature: float = 0.1
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -138,15 +141,24 @@ def _epoch_windows(
 
 
 def train_backbone(
-    clip_set: ClipSet, config: TrainConfig, seed: int = 0, progress: Progress | None = None
+    clip_set: ClipSet,
+    config: TrainConfig,
+    seed: int = 0,
+    progress: Progress | None = None,
+    class_texts: Sequence[np.ndarray] | None = None,
 ) -> GraphBackbone:
     """Train the graph backbone with cross-entropy on the clip set's classes (augmented windows).
+
+    With `config.text_weight` > 0 a text-alignment loss (training/text_alignment.py) on a
+    projection of f_x is added; the projection is kept as the `text_projection` submodule.
 
     Args:
         clip_set: Training clips; every class in `clip_set.names` is a logit.
         config: Schedule and augmentation.
         seed: Seed of initialisation, sampling and augmentation.
         progress: Optional callback (stage, fraction).
+        class_texts: Per class of `clip_set.names`, its description embeddings (M_c, 384);
+            required when `config.text_weight` > 0.
 
     Returns:
         The trained backbone in eval mode.
@@ -155,6 +167,11 @@ def train_backbone(
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(seed)
     model = GraphBackbone(len(clip_set.names), config.backbone)
+    if config.text_weight > 0:
+        if class_texts is None or len(class_texts) != len(clip_set.names):
+            raise ValueError("text_weight > 0 needs description embeddings for every training class")
+        model.text_projection = TextProjection(model.feature_dim, np.asarray(class_texts[0]).shape[1])
+        text_rng = np.random.default_rng([seed, 1])  # the window sampling stays as without the loss
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(config.windows_per_epoch / config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -172,10 +189,15 @@ def train_backbone(
             idx = order[b : b + config.batch_size]
             if len(idx) < 2:
                 continue
-            _, logits = model(torch.from_numpy(windows[idx]))
-            loss = F.cross_entropy(
-                logits, torch.from_numpy(labels[idx]), label_smoothing=config.label_smoothing
-            )
+            features, logits = model(torch.from_numpy(windows[idx]))
+            target = torch.from_numpy(labels[idx])
+            loss = F.cross_entropy(logits, target, label_smoothing=config.label_smoothing)
+            if config.text_weight > 0:
+                texts = sample_class_texts(class_texts, text_rng)
+                projected = model.text_projection(features)
+                loss = loss + config.text_weight * text_alignment_loss(
+                    projected, target, texts, config.text_temperature
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -334,7 +356,9 @@ def train_default_bundle(
     clips = clips_from_dataset(dataset)
     train_idx, held_idx = stratified_holdout(clips.labels, 0.1, seed)
     train_set, held_set = clips.subset(train_idx), clips.subset(held_idx)
-    backbone = train_backbone(train_set, config, seed=seed, progress=progress)
+    descriptions = [list(c.descriptions) for c in dataset.classes]
+    class_embeddings, text_cache = embed_class_texts(descriptions)
+    backbone = train_backbone(train_set, config, seed=seed, progress=progress, class_texts=class_embeddings)
     if progress:
         progress("features", 0.0)
     frame = config.canonical_frame
@@ -346,8 +370,6 @@ def train_default_bundle(
         progress("features", 1.0)
     held_accuracy = float((held_logits.argmax(1) == held_y).mean()) if len(held_y) else float("nan")
     seen_temperature = fit_temperature(held_logits, held_y)
-    descriptions = [list(c.descriptions) for c in dataset.classes]
-    class_embeddings, text_cache = embed_class_texts(descriptions)
     vae = train_sadvae(train_f, train_y, class_embeddings, vae_config, seed=seed)
     if progress:
         progress("sadvae", 1.0)
