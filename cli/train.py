@@ -118,6 +118,15 @@ def evaluate(
         "nw-ucla, msr-action3d, citi, hdm05).",
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
+    frame: str = typer.Option(
+        "upright",
+        "--frame",
+        help="Canonical frame of the model input: upright (spine re-levelled) or gravity (world up kept).",
+    ),
+    latent_score: str = typer.Option(
+        "linear", "--latent-score", help="cross-source: SA-DVAE latent scoring, linear or cosine."
+    ),
+    device: str = typer.Option("cpu", "--device", help="torch device of the backbones (cpu, cuda)."),
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -147,13 +156,15 @@ def evaluate(
     except (OSError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
+    if frame not in ("upright", "gravity") or latent_score not in ("linear", "cosine"):
+        console.print("[red]error:[/red] --frame must be upright or gravity, --latent-score linear or cosine")
+        raise typer.Exit(1)
+    base = TrainConfig(threads=threads, text_weight=text_weight, canonical_frame=frame, device=device)
     if protocol == "cross-source":
-        _cross_source(data, out, holdout, epochs, threads, console)
+        _cross_source(data, out, holdout, epochs, base, latent_score, console)
         return
     data = select_sources(data, ("bandai-namco", SYNTHETIC_SOURCE))  # today's protocol, today's clips
-    train_config = replace(
-        TrainConfig(threads=threads, text_weight=text_weight), **({"epochs": epochs} if epochs else {})
-    )
+    train_config = replace(base, **({"epochs": epochs} if epochs else {}))
     config = EvalConfig(splits=splits, seeds=tuple(range(seeds)), train=train_config)
     if search:
         try:
@@ -176,7 +187,7 @@ def evaluate(
     console.print(f"wrote {out / 'results.json'} and {out / 'results.md'} in {results['time_s']:.0f} s")
 
 
-def _cross_source(data, out: Path, holdout: str, epochs: int, threads: int, console) -> None:
+def _cross_source(data, out: Path, holdout: str, epochs: int, base, latent_score: str, console) -> None:
     """`actzero eval --protocol cross-source`: run it, print the table, write cross_source.md/.json."""
     import shlex
     import sys
@@ -187,8 +198,8 @@ def _cross_source(data, out: Path, holdout: str, epochs: int, threads: int, cons
     config = CrossSourceConfig()
     if holdout.strip() != "all":
         config = replace(config, holdout=tuple(s.strip() for s in holdout.split(",") if s.strip()))
-    train = replace(config.train, threads=threads, **({"epochs": epochs} if epochs else {}))
-    config = replace(config, train=train)
+    train = replace(base, epochs=epochs or config.train.epochs)  # evaluation backbones: 6 epochs by default
+    config = replace(config, train=train, latent_score=latent_score)
     command = shlex.join(["actzero", *sys.argv[1:]])
     try:
         results = evaluate_cross_source(data, out, config, progress=console.log, command=command)

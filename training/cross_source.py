@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, combine_experts, softmax
 from actzero.training.evaluate import Features, LatentModel
 from actzero.training.sadvae import SADVAEConfig
@@ -69,6 +70,7 @@ class CrossSourceConfig:
     test_stride: int = 16
     retention: float = DEFAULT_RETENTION
     calibration: Calibration = DEFAULT_CALIBRATION  # GZSL method and seen penalty (pooled)
+    latent_score: str = "linear"  # SA-DVAE latent scoring: "linear" or "cosine" (model/zeroshot.py)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=6))
     vae: SADVAEConfig = field(default_factory=SADVAEConfig)
 
@@ -83,6 +85,7 @@ class CrossSourceConfig:
             "test_windows_per_clip": self.test_windows_per_clip,
             "test_stride": self.test_stride,
             "retention": self.retention,
+            "latent_score": self.latent_score,
             "calibration": {"method": self.calibration.method, "seen_penalty": self.calibration.seen_penalty},
             "train": self.train.to_dict(),
             "vae": self.vae.to_dict(),
@@ -137,9 +140,9 @@ def plan_holdout(
 
 
 def capped_windows(
-    clip_set: ClipSet, window: int, stride: int, cap: int
+    clip_set: ClipSet, window: int, stride: int, cap: int, frame: str = UPRIGHT
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Canonical windows of every clip, at most `cap` per clip (the stride widens on long clips).
+    """Canonical windows of every clip in `frame`, at most `cap` per clip (the stride widens on long clips).
 
     Returns:
         (windows, labels, clip index per window), as `train.windows_of_clips`.
@@ -149,7 +152,7 @@ def capped_windows(
     ws, ys, cs = [], [], []
     for i, (clip, label) in enumerate(zip(clip_set.clips, clip_set.labels, strict=True)):
         wide = max(stride, math.ceil(max(len(clip) - window, 0) / (cap - 1)))
-        w = clip_windows(clip, window, wide)
+        w = clip_windows(clip, window, wide, frame)
         ws.append(w)
         ys.append(np.full(len(w), label, dtype=np.int64))
         cs.append(np.full(len(w), i, dtype=np.int64))
@@ -167,13 +170,15 @@ class WindowFeatures:
     clip_labels: np.ndarray
 
 
-def _group_features(backbone, clips: ClipSet, window: int, stride: int, cap: int) -> WindowFeatures:
+def _group_features(
+    backbone, clips: ClipSet, window: int, stride: int, cap: int, frame: str
+) -> WindowFeatures:
     """Features in chunks of clips, so that only one chunk's windows are in memory."""
     feats, logits, labels, owner = [], [], [], []
     chunk = 256
     for start in range(0, len(clips.clips), chunk):
         part = ClipSet(clips.clips[start : start + chunk], clips.labels[start : start + chunk], clips.names)
-        w, y, c = capped_windows(part, window, stride, cap)
+        w, y, c = capped_windows(part, window, stride, cap, frame)
         f, z = backbone_outputs(backbone, w)
         feats.append(f)
         logits.append(z)
@@ -203,11 +208,18 @@ def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -
 
 
 def holdout_features(
-    clips: ClipSet, plan: HoldoutPlan, config: CrossSourceConfig, cache: Path, progress: Progress
+    clips: ClipSet,
+    plan: HoldoutPlan,
+    config: CrossSourceConfig,
+    cache: Path,
+    progress: Progress,
+    embeddings: list[np.ndarray] | None = None,
 ) -> dict[str, WindowFeatures]:
     """Train the backbone of one held-out source on its training clips; features of train / val / test.
 
     Cached in `cache` (.npz) under a fingerprint of the classes, clips and settings.
+    `embeddings` (class description embeddings in class order) feed the backbone's text
+    alignment when `config.train.text_weight` > 0.
     """
     key = _cache_key(plan, clips.names, config)
     groups = {"train": plan.train, "val": plan.val, "test": plan.test}
@@ -226,10 +238,12 @@ def holdout_features(
     started = time.time()
     train_set = clips.subset(plan.train, names=plan.train_names)
     progress(f"{plan.source}: backbone on {len(plan.train)} clips, {len(plan.train_names)} classes")
+    texts = None if embeddings is None else [embeddings[clips.names.index(n)] for n in plan.train_names]
     backbone = train_backbone(
         train_set,
         config.train,
         seed=config.seed,
+        class_texts=texts,
         progress=lambda stage, done: progress(
             f"{plan.source}: {stage} {done:.0%} ({time.time() - started:.0f} s)"
         ),
@@ -239,7 +253,9 @@ def holdout_features(
     for g, index in groups.items():
         stride = config.train.feature_stride if g == "train" else config.test_stride
         cap = config.train_windows_per_clip if g == "train" else config.test_windows_per_clip
-        out[g] = _group_features(backbone, clips.subset(index), config.train.window, stride, cap)
+        out[g] = _group_features(
+            backbone, clips.subset(index), config.train.window, stride, cap, config.train.canonical_frame
+        )
         progress(f"{plan.source}: {g} features, {len(out[g].clip)} windows of {len(index)} clips")
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_name(cache.stem + ".partial.npz")
@@ -311,7 +327,7 @@ def score_holdout(
     target = [ids[n] for n in plan.target_names]
     union = train_classes + [ids[n] for n in plan.novel]
     train, val, test = feats["train"].features, feats["val"].features, feats["test"]
-    model = LatentModel(variant, train, names, embeddings, config.vae, config.seed)
+    model = LatentModel(variant, train, names, embeddings, config.vae, config.seed, config.latent_score)
     # temperatures and the gate: validation clips of the training sources only
     val_truth = np.array([train_classes.index(c) for c in val.labels], dtype=np.int64)
     seen_t = fit_temperature(val.logits, val_truth)
@@ -441,7 +457,7 @@ def evaluate_cross_source(
             f"{source}: {len(plan.test)} held-out clips, {len(plan.target_names)} classes "
             f"({len(plan.novel)} novel); training {len(plan.train)} + validation {len(plan.val)} clips"
         )
-        feats = holdout_features(clips, plan, config, out_dir / f"cross_{source}.npz", say)
+        feats = holdout_features(clips, plan, config, out_dir / f"cross_{source}.npz", say, embeddings)
         t1 = time.time()
         variants = {}
         for variant in config.variants:

@@ -211,8 +211,13 @@ class LatentModel:
         embeddings: list[np.ndarray],
         vae_config: SADVAEConfig,
         seed: int,
+        latent_score: str = "linear",
     ) -> None:
+        """`latent_score` is the SA-DVAE variants' scoring (model/zeroshot.py `Calibration`):
+        "linear" (a softmax classifier on sampled z_y) or "cosine" (centred on the training
+        classes' mean text latent, as the bundle centres on its shipped actions)."""
         self.variant, self.embeddings, self.seed = variant, embeddings, seed
+        self.latent_score = latent_score
         self._classifiers: dict[tuple[int, ...], object] = {}
         self._logits: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
         local = {c: i for i, c in enumerate(sorted(set(train.labels.tolist())))}
@@ -227,6 +232,8 @@ class LatentModel:
         else:
             overrides = VARIANTS[variant] or {}
             self.vae = train_sadvae(train.features, y, texts, replace(vae_config, **overrides), seed=seed)
+            mus, _ = text_latents(self.vae, texts)
+            self.centre = np.mean([m.mean(axis=0) for m in mus], axis=0).astype(np.float32)
 
     def logits(self, features: np.ndarray, label_classes: list[int]) -> np.ndarray:
         """Latent-classifier logits (N, K) for the classes `label_classes` (indices into names).
@@ -253,8 +260,9 @@ class LatentModel:
                 np.full(len(label_classes), -1),
                 mus,
                 logvars,
-                Calibration(),
+                Calibration(latent_score=self.latent_score),
                 seed=self.seed,
+                centre=self.centre if self.latent_score == "cosine" else None,
             )
         return self._classifiers[key].latent.logits(semantic_means(self.vae, features))
 

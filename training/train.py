@@ -51,6 +51,7 @@ class TrainConfig:
     threads: int = 2
     text_weight: float = 0.0  # weight of the skeleton-text alignment loss (0: cross-entropy only)
     text_temperature: float = 0.1
+    device: str = "cpu"  # torch device of backbone training ("cuda" on a GPU machine; bundles: cpu)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -172,6 +173,8 @@ def train_backbone(
             raise ValueError("text_weight > 0 needs description embeddings for every training class")
         model.text_projection = TextProjection(model.feature_dim, np.asarray(class_texts[0]).shape[1])
         text_rng = np.random.default_rng([seed, 1])  # the window sampling stays as without the loss
+    device = torch.device(config.device)
+    model.to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(config.windows_per_epoch / config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -189,11 +192,11 @@ def train_backbone(
             idx = order[b : b + config.batch_size]
             if len(idx) < 2:
                 continue
-            features, logits = model(torch.from_numpy(windows[idx]))
-            target = torch.from_numpy(labels[idx])
+            features, logits = model(torch.from_numpy(windows[idx]).to(device))
+            target = torch.from_numpy(labels[idx]).to(device)
             loss = F.cross_entropy(logits, target, label_smoothing=config.label_smoothing)
             if config.text_weight > 0:
-                texts = sample_class_texts(class_texts, text_rng)
+                texts = sample_class_texts(class_texts, text_rng).to(device)
                 projected = model.text_projection(features)
                 loss = loss + config.text_weight * text_alignment_loss(
                     projected, target, texts, config.text_temperature
@@ -204,7 +207,7 @@ def train_backbone(
             scheduler.step()
         if progress is not None:
             progress("backbone", (epoch + 1) / config.epochs)
-    return model.eval()
+    return model.cpu().eval()
 
 
 @torch.no_grad()
