@@ -59,6 +59,24 @@ SOURCE_LICENCES = {  # from ../shared/data/README.md
     "hdm05": "CC BY-SA 3.0",
     "cmu": "CMU Graphics Lab Motion Capture Database: free for research; not to be resold",
 }
+SOURCE_CITATIONS = {  # what each source asks to be cited (../shared/data/<source>/README.md)
+    "bandai-namco": "Kobayashi et al., Motion Capture Dataset for Practical Use of AI-based Motion Editing "
+    "and Stylization, arXiv 2306.08861 (Bandai Namco Research Motion Dataset, (c) 2022 Bandai Namco "
+    "Research Inc.)",
+    "utd-mhad": "C. Chen, R. Jafari, N. Kehtarnavaz, UTD-MHAD, ICIP 2015",
+    "kinder-gator": "A. Aloba et al., Kinder-Gator: The UF Kinect Database of Child and Adult Motion, "
+    "Eurographics 2018 (short paper)",
+    "nw-ucla": "J. Wang, X. Nie, Y. Xia, Y. Wu, S.-C. Zhu, Cross-view Action Modeling, Learning and "
+    "Recognition, CVPR 2014",
+    "msr-action3d": "W. Li, Z. Zhang, Z. Liu, Action Recognition Based on a Bag of 3D Points, CVPR "
+    "Workshops 2010",
+    "citi": "S.-Y. Lin, Y.-Y. Lin, C.-S. Chen, Y.-P. Hung, Recognizing human actions with outlier frames "
+    "by observation filtering and completion, ACM TOMM 13(3), 2017",
+    "hdm05": "M. Mueller, T. Roeder, M. Clausen, B. Eberhardt, B. Krueger, A. Weber, Documentation Mocap "
+    "Database HDM05, Tech. report CG-2007-2, Universitaet Bonn, 2007",
+    "cmu": "the CMU Graphics Lab Motion Capture Database, mocap.cs.cmu.edu (created with funding from "
+    "NSF EIA-0196217)",
+}
 
 
 class DatasetError(ValueError):
