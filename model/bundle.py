@@ -193,7 +193,7 @@ class Bundle:
         mu, logvar = self.text_latents(flat)
         bounds = np.cumsum([0] + [len(t) for t in texts_per_action])
         settings = self.manifest.get("classifier", {})
-        clf = fit_zero_shot(
+        return fit_zero_shot(
             names,
             seen_index,
             [mu[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
@@ -203,6 +203,5 @@ class Bundle:
             steps=int(settings.get("steps", 150)),
             seed=seed,
             centre=self.latent_centre() if self.calibration.latent_score == "cosine" else None,
+            encode=self.encode_windows,
         )
-        clf.encode = self.encode_windows
-        return clf
