@@ -134,7 +134,7 @@ class Recognizer:
         from actzero.model import registry as reg
 
         opened = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
-        actions = reg.load_actions(registry, bundle_manifest=Path(opened.path) / "manifest.json")
+        actions = reg.load_actions(registry, bundle_manifest=opened.manifest_path)
         return cls(opened, actions or None, **kwargs)
 
     # ----- the label set -----------------------------------------------------------------

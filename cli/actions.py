@@ -30,7 +30,9 @@ def _fail(message: str) -> NoReturn:
 
 
 def _manifest(bundle: Path | None) -> Path | None:
-    return None if bundle is None else bundle / "manifest.json"
+    from actzero.model.bundle import MANIFEST
+
+    return None if bundle is None else bundle / MANIFEST
 
 
 def _tell_worker(

@@ -92,7 +92,7 @@ def worker(
         opened = Bundle.load(bundle, intra_op_threads=threads)
         actions = None
         if registry_path is not None:
-            actions = reg.load_actions(registry_path, bundle_manifest=Path(opened.path) / "manifest.json")
+            actions = reg.load_actions(registry_path, bundle_manifest=opened.manifest_path)
         core = WorkerCore(opened, actions, WorkerConfig(stride=stride, min_frames=min_frames))
         core.warm_up()
         service = WorkerService(core, config)

@@ -133,6 +133,11 @@ class Bundle:
             canonical_frame=canonical_frame,
         )
 
+    @property
+    def manifest_path(self) -> Path:
+        """The bundle's manifest file (`MANIFEST` in its folder)."""
+        return Path(self.path) / MANIFEST
+
     def encode_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the skeleton network: (seen logits (N, S), z_r means (N, dz_r)) of canonical windows."""
         windows = np.ascontiguousarray(windows, dtype=np.float32)

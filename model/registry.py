@@ -15,22 +15,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
-import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from actzero.model.actions import MAX_DESCRIPTION_LENGTH, MAX_DESCRIPTIONS, MAX_NAME_LENGTH, Action
+from actzero.model.atomic_write import write_text_atomic
+from actzero.model.bundle import DEFAULT_BUNDLE, MANIFEST
 
 FORMAT = "actzero-actions"
 VERSION = 1
 REGISTRY_FILE = "actions.json"
 USER_SOURCE = "user"
-# The shipped bundle's manifest (model/bundle.py's DEFAULT_BUNDLE / MANIFEST), read as plain
-# JSON so that editing the registry never opens the bundle's networks.
-DEFAULT_MANIFEST = Path(__file__).resolve().parent / "assets" / "default_bundle" / "manifest.json"
+# The shipped bundle's manifest, read as plain JSON so that editing the registry never opens
+# the bundle's networks.
+DEFAULT_MANIFEST = DEFAULT_BUNDLE / MANIFEST
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -229,26 +229,7 @@ def _write_file(path: Path, entries: Sequence[RegistryEntry]) -> None:
             for e in entries
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp_name, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            json.dump(data, tmp, indent=2, ensure_ascii=False)
-            tmp.write("\n")
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 @contextlib.contextmanager

@@ -433,7 +433,7 @@ class WorkerService:
             return None
         from actzero.model import registry
 
-        manifest = Path(self.core.bundle.path) / "manifest.json"
+        manifest = self.core.bundle.manifest_path
         try:
             registry.save_actions(self.config.registry, actions, bundle_manifest=manifest)
         except (OSError, ValueError) as exc:

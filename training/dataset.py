@@ -16,7 +16,6 @@ timestamp; the metadata holds no clock time).
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 import zipfile
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero import __version__
+from actzero.model.atomic_write import atomic_path
 from actzero.training import bandai
 
 FORMAT = "actzero-dataset"
@@ -311,17 +311,13 @@ def save_dataset(dataset: Dataset, path: Path) -> None:
     }
     arrays = {name: np.asarray(getattr(dataset, name)) for name in _ARRAYS}
     arrays["header"] = np.array(json.dumps(header, sort_keys=True))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
             for name, array in arrays.items():
                 with archive.open(
                     zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True
                 ) as f:
                     np.lib.format.write_array(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_dataset(path: Path) -> Dataset:
