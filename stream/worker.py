@@ -34,6 +34,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.canonical import CanonicalisationError
+from actzero.model.labelset import ActionError, LabelSet
 from actzero.model.windows import MIN_CLIP_FRAMES, track_window
 from actzero.stream.frames import PoseFrame
 from actzero.stream.results import TIMING_STAGES, ActionResult
@@ -197,14 +198,11 @@ class WorkerCore:
             The fit time in seconds.
 
         Raises:
-            ValueError: empty action set or duplicate names.
+            ActionError: an empty set, an invalid action or duplicate names (model/labelset.py).
         """
-        actions = tuple(actions)
-        names = [a.name for a in actions]
+        actions = tuple(actions if isinstance(actions, LabelSet) else LabelSet(actions))
         if not actions:
-            raise ValueError("the action set cannot be empty")
-        if len(set(names)) != len(names):
-            raise ValueError("action names must be unique")
+            raise ActionError("the action set cannot be empty")
         t0 = time.perf_counter()
         classifier = self.bundle.fit_classifier(actions)
         self._active = (actions, classifier)
