@@ -6,8 +6,9 @@ of each tracked person into time segments (`segments_from_results`). `write_json
 `write_csv` save the result atomically; `render_video` draws the skeletons, track ids and
 the segment labels into a copy of the video. The JSON schema is docs/annotation-schema.md.
 
-Times are seconds from the start of the video: the frames are given the capture timestamp
-``frame index / fps``, so the worker's window timestamps are media times.
+Times are seconds from the start of the video: the frames are on the media clock (stream/frames.py
+`MEDIA_CLOCK`, ``capture_ts`` = the frame's time in the video), so the worker's window timestamps
+are media times and its results carry no latency (`ActionResult.latency_ms` is None).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from actzero.model.atomic_write import atomic_path, write_text_atomic
 from actzero.model.bundle import MANIFEST
 from actzero.stream.capture import VideoFileSource
 from actzero.stream.draw import Caption, draw_poses, draw_status
-from actzero.stream.frames import PoseFrame
+from actzero.stream.frames import MEDIA_CLOCK, PoseFrame, pose_frame
 from actzero.stream.pose import PoseEstimator, PoseOptions
 from actzero.stream.results import ActionResult
 from actzero.stream.video_writer import VideoWriter
@@ -242,20 +243,12 @@ def video_pose_frames(
 ) -> Iterator[PoseFrame]:
     """Each frame of an open video as a `PoseFrame` of source `name` (MediaPipe in VIDEO mode).
 
+    The frames are on the media clock: `capture_ts` is the frame's time in the video, seconds.
     `progress(done, total)` is called after each frame when given.
     """
     for captured in source:
-        image, world, visibility = pose.process(captured.image, captured.timestamp_ms)
-        yield PoseFrame(
-            name,
-            captured.index,
-            captured.timestamp_ms / 1000.0,
-            source.width,
-            source.height,
-            image,
-            world,
-            visibility,
-        )
+        poses = pose.process(captured.image, captured.timestamp_ms)
+        yield pose_frame(name, captured.index, poses, source.width, source.height, clock=MEDIA_CLOCK)
         if progress is not None:
             progress(captured.index + 1, total)
 
