@@ -21,6 +21,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle
+from actzero.model.labelset import ActionError, ActionsFileError, LabelSet, load_label_set
 from actzero.model.plausibility import check_plausible_body
 from actzero.model.zeroshot import Prediction
 from actzero.stream.annotate import Annotation, Segment
@@ -30,9 +31,11 @@ from actzero.stream.worker import WorkerConfig, WorkerCore
 
 __all__ = [
     "Action",
+    "ActionError",
     "ActionResult",
     "ActionsFileError",
     "Annotation",
+    "LabelSet",
     "PoseFrame",
     "Prediction",
     "Recognizer",
@@ -44,52 +47,13 @@ __all__ = [
 CLIP_STRIDE_FRACTION = 0.5  # long clips: windows overlap by half a window
 
 
-class ActionsFileError(ValueError):
-    """An actions text file that cannot be used (the message names the file and line)."""
-
-
 def read_actions_file(path: str | Path) -> list[Action]:
-    """Read a label set from a text file of ``name: description`` lines.
-
-    Blank lines and lines starting with ``#`` are ignored; the name is everything before the
-    first colon. The same name on several lines gives that action several descriptions.
-    Actions keep the order of their first line.
+    """Read a label set from a text file of ``name: description`` lines (`LabelSet.from_file`).
 
     Raises:
-        ActionsFileError: unreadable file, a line without ``name: description``, an invalid
-            name or description (see model/registry.py `validate_action`), or no action at all.
+        ActionsFileError: the file cannot be used (the message names the file and line).
     """
-    from actzero.model.registry import ActionError, validate_action
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ActionsFileError(f"cannot read actions file {path}: {exc}") from None
-    texts: dict[str, list[str]] = {}
-    names: dict[str, str] = {}
-    lines: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        name, colon, description = stripped.partition(":")
-        name, description = " ".join(name.split()), description.strip()
-        if not colon or not name or not description:
-            raise ActionsFileError(f"{path}:{lineno}: expected 'name: description', found {stripped[:60]!r}")
-        key = name.casefold()
-        names.setdefault(key, name)
-        lines.setdefault(key, lineno)
-        texts.setdefault(key, []).append(description)
-    if not texts:
-        raise ActionsFileError(f"{path}: no actions (expected lines like 'wave: moves a raised hand')")
-    actions = []
-    for key, descriptions in texts.items():
-        try:
-            actions.append(validate_action(names[key], descriptions))
-        except ActionError as exc:
-            raise ActionsFileError(f"{path}:{lines[key]}: {exc}") from None
-    return actions
+    return list(LabelSet.from_file(path))
 
 
 class Recognizer:
@@ -118,24 +82,45 @@ class Recognizer:
         self.core = WorkerCore(self.bundle, actions, config)
 
     @classmethod
-    def from_registry(
-        cls, bundle: Bundle | str | Path | None = None, registry: Path | None = None, **kwargs
+    def from_actions(
+        cls,
+        actions_file: str | Path | None = None,
+        *,
+        bundle: Bundle | str | Path | None = None,
+        registry: Path | None = None,
+        **kwargs,
     ) -> Recognizer:
-        """A recognizer for the user's registered actions (`actzero actions ...`).
+        """A recognizer for an actions file when one is given, else for the registered actions.
+
+        This is the rule of every command's ``--actions`` option (model/labelset.py
+        `load_label_set`).
 
         Args:
-            bundle: as for `Recognizer`.
+            actions_file: a text file of ``name: description`` lines, or None for the registry.
+            bundle: as for `Recognizer`; the registry starts from its actions.
             registry: the registry file; None = the user's default one.
             **kwargs: passed on to `Recognizer`.
 
         Raises:
+            ActionsFileError: the actions file cannot be used.
             actzero.model.registry.RegistryError: the registry cannot be read.
+            actzero.model.bundle.BundleError: the bundle cannot be loaded.
         """
-        from actzero.model import registry as reg
+        threads = kwargs.get("threads", 1)
+        opened = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle, intra_op_threads=threads)
+        labels = load_label_set(
+            None if actions_file is None else Path(actions_file),
+            registry=registry,
+            bundle_manifest=opened.manifest_path,
+        )
+        return cls(opened, labels or None, **kwargs)
 
-        opened = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
-        actions = reg.load_actions(registry, bundle_manifest=Path(opened.path) / "manifest.json")
-        return cls(opened, actions or None, **kwargs)
+    @classmethod
+    def from_registry(
+        cls, bundle: Bundle | str | Path | None = None, registry: Path | None = None, **kwargs
+    ) -> Recognizer:
+        """A recognizer for the user's registered actions (`actzero actions ...`); see `from_actions`."""
+        return cls.from_actions(None, bundle=bundle, registry=registry, **kwargs)
 
     # ----- the label set -----------------------------------------------------------------
     @property
@@ -152,35 +137,51 @@ class Recognizer:
         """Replace the label set (refits the zero-shot classifier, well under a second)."""
         self.core.set_actions(actions)
 
+    @property
+    def label_set(self) -> LabelSet:
+        """The current label set as a `LabelSet` (its `add` / `replace` / `remove` rules apply here)."""
+        return LabelSet(self.core.actions)
+
     def add_action(self, name: str, descriptions: str | Sequence[str]) -> Action:
-        """Add an action described in plain English (an existing name gets the new descriptions).
+        """Add an action described in plain English (`LabelSet.add`: an existing name is refused).
 
         Returns:
             The normalised action.
 
         Raises:
-            actzero.model.registry.ActionError: empty or overlong name or descriptions.
+            ActionError: empty or overlong name or descriptions, or the name is taken
+                (use `replace_action`).
         """
-        from actzero.model.registry import validate_action
+        labels = self.label_set.add(name, descriptions)
+        self.set_actions(labels)
+        return labels[-1]
 
-        action = validate_action(name, [descriptions] if isinstance(descriptions, str) else descriptions)
-        key = action.name.casefold()
-        others = [a for a in self.actions if a.name.casefold() != key]
-        self.set_actions([*others, action])
-        return action
+    def replace_action(self, name: str, descriptions: str | Sequence[str]) -> Action:
+        """Give an existing action new descriptions, in place (`LabelSet.replace`).
 
-    def remove_action(self, name: str) -> None:
-        """Remove an action by name (case-insensitive).
+        Returns:
+            The normalised action.
 
         Raises:
-            KeyError: no such action.
-            ValueError: it is the last one.
+            ActionError: empty or overlong name or descriptions, or no action has that name.
         """
-        key = " ".join(name.split()).casefold()
-        keep = [a for a in self.actions if a.name.casefold() != key]
-        if len(keep) == len(self.actions):
-            raise KeyError(f"no action named {name!r}")
-        self.set_actions(keep)
+        labels = self.label_set.replace(name, descriptions)
+        self.set_actions(labels)
+        return labels.get(name)
+
+    def remove_action(self, name: str) -> Action:
+        """Remove an action by name (case-insensitive; `LabelSet.remove`).
+
+        Returns:
+            The removed action.
+
+        Raises:
+            ActionError: no such action, or it is the last one.
+        """
+        current = self.label_set
+        removed = current.get(name)
+        self.set_actions(current.remove(name))
+        return removed
 
     # ----- classification ----------------------------------------------------------------
     def _clip_window_batches(self, joints: np.ndarray, fps: float):

@@ -39,7 +39,7 @@ def run(frames: list[np.ndarray], size: tuple[int, int] | None, num_poses: int) 
     with PoseEstimator.create(PoseOptions(num_poses=num_poses)) as estimator:
         for i, frame in enumerate(frames):
             began = time.perf_counter()
-            image, _, _ = estimator.process(frame, round(i * 1000 / 30))
+            image = estimator.process(frame, round(i * 1000 / 30)).image
             times.append(time.perf_counter() - began)
             persons.append(image.shape[0])
     ms = 1000 * np.asarray(times[1:] or times)  # the first frame includes one-off set-up

@@ -65,7 +65,8 @@ def load_poses() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
                 if not ok:
                     raise SystemExit(f"cannot read frame {i} of {VIDEO}")
                 if i >= FIRST:
-                    image, world, vis = estimator.process(cv2.resize(frame, (WIDTH, HEIGHT)), i * 1000 // 30)
+                    found = estimator.process(cv2.resize(frame, (WIDTH, HEIGHT)), i * 1000 // 30)
+                    image, world, vis = found.image, found.world, found.visibility
                     k = i - FIRST
                     arrays[f"image{k}"], arrays[f"world{k}"], arrays[f"vis{k}"] = image, world, vis
         cap.release()

@@ -36,7 +36,7 @@ def _shown(path: Path) -> Path:
 
 def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
     """Markdown of the zero-shot evaluation: `actzero eval` results, else the bundle manifest's metrics."""
-    from actzero.model.bundle import DEFAULT_BUNDLE
+    from actzero.model.bundle import DEFAULT_BUNDLE, MANIFEST
 
     if results_path.is_file():
         results = json.loads(results_path.read_text())
@@ -49,10 +49,10 @@ def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
         source = f"`{_shown(results_path)}` written by `{command}` ({results.get('time_s', 0) / 60:.0f} min)"
         splits = results.get("splits", [])
     else:
-        manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+        manifest = json.loads((DEFAULT_BUNDLE / MANIFEST).read_text())
         summary, splits = manifest.get("metrics") or {}, []
         source = (
-            f"the shipped bundle's manifest ({DEFAULT_BUNDLE.relative_to(REPO)}/manifest.json, 'metrics')"
+            f"the shipped bundle's manifest ({(DEFAULT_BUNDLE / MANIFEST).relative_to(REPO)}, 'metrics')"
         )
     lines = ["## Accuracy (zero-shot and generalised zero-shot)", ""]
     if not summary:

@@ -89,7 +89,8 @@ def record_poses(path: Path = POSES_CACHE) -> list[tuple[np.ndarray, np.ndarray,
                 raise RuntimeError(f"cannot read frame {i} of {SAMPLE_VIDEO}")
             if i >= FIRST_FRAME:
                 frame = cv2.resize(frame, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-                poses.append(estimator.process(frame, round(i * 1000 / FPS)))
+                found = estimator.process(frame, round(i * 1000 / FPS))
+                poses.append((found.image, found.world, found.visibility))
     capture.release()
     persons = np.array([p[0].shape[0] for p in poses])
     padded = {

@@ -1,4 +1,4 @@
-"""`actzero actions ...`: list, add and remove the actions (text classes) a worker recognises."""
+"""`actzero actions ...`: list, add, replace and remove the actions (text classes) a worker recognises."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from actzero.cli.main import app
 
 actions_app = typer.Typer(
-    help="List, add and remove recognisable actions (the registry file; optionally a running worker).",
+    help="List, add, replace and remove recognisable actions (the registry; optionally a running worker).",
     no_args_is_help=True,
 )
 app.add_typer(actions_app, name="actions")
@@ -30,7 +30,9 @@ def _fail(message: str) -> NoReturn:
 
 
 def _manifest(bundle: Path | None) -> Path | None:
-    return None if bundle is None else bundle / "manifest.json"
+    from actzero.model.bundle import MANIFEST
+
+    return None if bundle is None else bundle / MANIFEST
 
 
 def _tell_worker(
@@ -121,6 +123,40 @@ def add(
     typer.echo(f"added {action.name!r} with {len(action.descriptions)} description(s)")
     if control is not None:
         request = {"op": "add", "name": action.name, "descriptions": list(action.descriptions)}
+        _tell_worker(control, request, timeout, server_key, client_secret)
+
+
+@actions_app.command("replace")
+def replace(
+    name: str = typer.Argument(..., help="Name of the action to change (case-insensitive)."),
+    descriptions: list[str] = typer.Option(
+        ...,
+        "--description",
+        "-d",
+        help="A plain-English sentence about what the body does (repeat for several); replaces all.",
+    ),
+    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+    control: str | None = typer.Option(None, "--control", help=CONTROL_HELP),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds to wait for the worker."),
+    server_key: Path | None = typer.Option(None, "--server-key", help="Worker's CURVE public key file."),
+    client_secret: Path | None = typer.Option(
+        None, "--client-secret", help="This client's CURVE .key_secret file (with --server-key)."
+    ),
+) -> None:
+    """Give an existing action new descriptions (in place; `add` refuses an existing name).
+
+    Example: actzero actions replace wave -d "waves the right hand above the head"
+    """
+    from actzero.model import registry as reg
+
+    try:
+        action = reg.replace_action(name, descriptions, path=registry, bundle_manifest=_manifest(bundle))
+    except (reg.ActionError, reg.RegistryError) as exc:
+        _fail(str(exc))
+    typer.echo(f"replaced {action.name!r}: now {len(action.descriptions)} description(s)")
+    if control is not None:
+        request = {"op": "replace", "name": action.name, "descriptions": list(action.descriptions)}
         _tell_worker(control, request, timeout, server_key, client_secret)
 
 

@@ -140,8 +140,9 @@ def annotate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from actzero.api import ActionsFileError, Recognizer, read_actions_file
+    from actzero.api import Recognizer
     from actzero.model.bundle import BundleError
+    from actzero.model.labelset import ActionsFileError
     from actzero.model.registry import RegistryError
     from actzero.stream import annotate as ann
     from actzero.stream.capture import SAMPLE_VIDEO, CaptureError
@@ -156,10 +157,7 @@ def annotate(
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     try:
-        if actions_file is not None:
-            recognizer = Recognizer(actions=read_actions_file(actions_file))
-        else:
-            recognizer = Recognizer.from_registry()
+        recognizer = Recognizer.from_actions(actions_file)
     except (ActionsFileError, RegistryError, BundleError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

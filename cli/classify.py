@@ -41,8 +41,9 @@ def classify(
     """
     import json
 
-    from actzero.api import ActionsFileError, Recognizer, read_actions_file
+    from actzero.api import Recognizer
     from actzero.model.bundle import BundleError
+    from actzero.model.labelset import ActionsFileError
     from actzero.model.readers import SkeletonFileError, read_skeleton_file
     from actzero.model.registry import RegistryError
 
@@ -50,8 +51,7 @@ def classify(
         typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
 
     try:
-        actions = read_actions_file(actions_file) if actions_file is not None else None
-        recognizer = Recognizer(actions=actions) if actions else Recognizer.from_registry()
+        recognizer = Recognizer.from_actions(actions_file)
     except (ActionsFileError, RegistryError, BundleError) as exc:
         error(str(exc))
         raise typer.Exit(1) from None

@@ -72,13 +72,10 @@ def _run_worker_process(
     tie_to_parent(parent_pid)
     stop = ParentAwareStop(stop, parent_pid)
 
-    from actzero.api import Recognizer, read_actions_file
+    from actzero.api import Recognizer
     from actzero.stream.worker_zmq import WorkerService
 
-    if actions_file is not None:
-        recognizer = Recognizer(actions=read_actions_file(actions_file))
-    else:
-        recognizer = Recognizer.from_registry()
+    recognizer = Recognizer.from_actions(actions_file)
     recognizer.core.warm_up()
     service = WorkerService(recognizer.core, config)
     try:
@@ -129,7 +126,8 @@ def live(
 
     import zmq
 
-    from actzero.api import ActionsFileError, read_actions_file
+    from actzero.model.labelset import ActionsFileError, load_label_set
+    from actzero.model.registry import RegistryError
     from actzero.stream.capture import CaptureError, open_source
     from actzero.stream.protocol import ProtocolError, decode_pose_frame
     from actzero.stream.publisher import PublisherConfig, run_publisher_process
@@ -138,11 +136,10 @@ def live(
 
     if (camera is None) == (video is None):
         _fail("give exactly one of --camera N or --video FILE")
-    if actions_file is not None:
-        try:
-            read_actions_file(actions_file)
-        except ActionsFileError as exc:
-            _fail(str(exc))
+    try:  # here, not in the worker process, whose error would be a bare exit code
+        load_label_set(actions_file)
+    except (ActionsFileError, RegistryError) as exc:
+        _fail(str(exc))
     spec = str(camera) if camera is not None else str(video)
     try:  # check the source here: the child's error would otherwise be a bare exit code
         open_source(spec, realtime=True).close()

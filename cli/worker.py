@@ -70,6 +70,7 @@ def worker(
 
     from actzero.model import registry as reg
     from actzero.model.bundle import Bundle, BundleError
+    from actzero.model.labelset import load_label_set
     from actzero.stream.security import ExposureError
     from actzero.stream.worker import WorkerConfig, WorkerCore
     from actzero.stream.worker_zmq import ServiceConfig, WorkerService, check_exposure
@@ -90,10 +91,10 @@ def worker(
         check_exposure(config, warn=False)  # before the slow part (the service warns later)
         typer.echo("loading the model bundle and fitting the actions...")
         opened = Bundle.load(bundle, intra_op_threads=threads)
-        actions = None
+        labels = None
         if registry_path is not None:
-            actions = reg.load_actions(registry_path, bundle_manifest=Path(opened.path) / "manifest.json")
-        core = WorkerCore(opened, actions, WorkerConfig(stride=stride, min_frames=min_frames))
+            labels = load_label_set(registry=registry_path, bundle_manifest=opened.manifest_path)
+        core = WorkerCore(opened, labels or None, WorkerConfig(stride=stride, min_frames=min_frames))
         core.warm_up()
         service = WorkerService(core, config)
     except (ExposureError, BundleError, reg.RegistryError) as exc:

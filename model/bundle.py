@@ -133,6 +133,11 @@ class Bundle:
             canonical_frame=canonical_frame,
         )
 
+    @property
+    def manifest_path(self) -> Path:
+        """The bundle's manifest file (`MANIFEST` in its folder)."""
+        return Path(self.path) / MANIFEST
+
     def encode_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the skeleton network: (seen logits (N, S), z_r means (N, dz_r)) of canonical windows."""
         windows = np.ascontiguousarray(windows, dtype=np.float32)
@@ -193,7 +198,7 @@ class Bundle:
         mu, logvar = self.text_latents(flat)
         bounds = np.cumsum([0] + [len(t) for t in texts_per_action])
         settings = self.manifest.get("classifier", {})
-        clf = fit_zero_shot(
+        return fit_zero_shot(
             names,
             seen_index,
             [mu[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
@@ -203,6 +208,5 @@ class Bundle:
             steps=int(settings.get("steps", 150)),
             seed=seed,
             centre=self.latent_centre() if self.calibration.latent_score == "cosine" else None,
+            encode=self.encode_windows,
         )
-        clf.encode = self.encode_windows
-        return clf

@@ -15,27 +15,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
-import tempfile
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from actzero.model.actions import MAX_DESCRIPTION_LENGTH, MAX_DESCRIPTIONS, MAX_NAME_LENGTH, Action
+from actzero.model.actions import Action
+from actzero.model.atomic_write import write_text_atomic
+from actzero.model.bundle import DEFAULT_BUNDLE, MANIFEST
+from actzero.model.labelset import ActionError, LabelSet
 
 FORMAT = "actzero-actions"
 VERSION = 1
 REGISTRY_FILE = "actions.json"
 USER_SOURCE = "user"
-# The shipped bundle's manifest (model/bundle.py's DEFAULT_BUNDLE / MANIFEST), read as plain
-# JSON so that editing the registry never opens the bundle's networks.
-DEFAULT_MANIFEST = Path(__file__).resolve().parent / "assets" / "default_bundle" / "manifest.json"
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-class ActionError(ValueError):
-    """An action change that is not allowed (bad name or descriptions, duplicate, unknown)."""
+# The shipped bundle's manifest, read as plain JSON so that editing the registry never opens
+# the bundle's networks.
+DEFAULT_MANIFEST = DEFAULT_BUNDLE / MANIFEST
 
 
 class RegistryError(ValueError):
@@ -61,75 +56,22 @@ def default_registry_path() -> Path:
     return folder.expanduser() / REGISTRY_FILE
 
 
-def _clean_text(value: object, what: str, max_length: int) -> str:
-    if not isinstance(value, str):
-        raise ActionError(f"{what} must be text, got {type(value).__name__}")
-    text = " ".join(value.split())  # tabs and newlines become single spaces
-    if not text:
-        raise ActionError(f"{what} is empty")
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS:
-            raise ActionError(f"{what} contains the control character U+{ord(char):04X}")
-    if len(text) > max_length:
-        raise ActionError(f"{what} has {len(text)} characters; the limit is {max_length}")
-    return text
-
-
-def validate_action(name: str, descriptions: Sequence[str], existing: Sequence[Action] = ()) -> Action:
-    """Check and normalise a new action (runs of whitespace become one space).
-
-    Args:
-        name: The label.
-        descriptions: 1 to MAX_DESCRIPTIONS plain-English sentences about the movement.
-        existing: Actions already registered; the name must differ from theirs (case-insensitive).
-
-    Returns:
-        The normalised action.
-
-    Raises:
-        ActionError: Empty, too long or control characters in the name or a description,
-            no or too many descriptions, a repeated description, or a duplicate name.
-    """
-    clean_name = _clean_text(name, "the action name", MAX_NAME_LENGTH)
-    if isinstance(descriptions, str):
-        descriptions = [descriptions]
-    descriptions = list(descriptions)
-    if not descriptions:
-        raise ActionError(f"action {clean_name!r} needs at least one description")
-    if len(descriptions) > MAX_DESCRIPTIONS:
-        raise ActionError(
-            f"action {clean_name!r} has {len(descriptions)} descriptions; the limit is {MAX_DESCRIPTIONS}"
-        )
-    clean = []
-    for i, text in enumerate(descriptions, start=1):
-        item = _clean_text(text, f"description {i} of {clean_name!r}", MAX_DESCRIPTION_LENGTH)
-        if item.casefold() in (c.casefold() for c in clean):
-            raise ActionError(f"description {i} of {clean_name!r} repeats an earlier one")
-        clean.append(item)
-    for other in existing:
-        if other.name.casefold() == clean_name.casefold():
-            raise ActionError(f"an action named {other.name!r} already exists")
-    return Action(clean_name, tuple(clean))
-
-
 def _entries_from_json(items: object, origin: Path) -> list[RegistryEntry]:
     if not isinstance(items, list):
         raise RegistryError(f"{origin}: 'actions' must be a list")
-    entries: list[RegistryEntry] = []
+    sources: list[str] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise RegistryError(f"{origin}: action {i} is not an object")
         source = item.get("source", USER_SOURCE)
         if not isinstance(source, str) or not source:
             raise RegistryError(f"{origin}: action {i} has an invalid 'source'")
-        try:
-            action = validate_action(
-                item.get("name"), item.get("descriptions") or [], [e.action for e in entries]
-            )
-        except ActionError as exc:
-            raise RegistryError(f"{origin}: action {i}: {exc}") from None
-        entries.append(RegistryEntry(action, source))
-    return entries
+        sources.append(source)
+    try:
+        labels = LabelSet(Action(item.get("name"), item.get("descriptions") or []) for item in items)
+    except ActionError as exc:  # "action <i>: ..."
+        raise RegistryError(f"{origin}: {exc}") from None
+    return [RegistryEntry(action, source) for action, source in zip(labels, sources, strict=True)]
 
 
 def _read_json(path: Path) -> dict:
@@ -229,26 +171,7 @@ def _write_file(path: Path, entries: Sequence[RegistryEntry]) -> None:
             for e in entries
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp_name, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            json.dump(data, tmp, indent=2, ensure_ascii=False)
-            tmp.write("\n")
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 @contextlib.contextmanager
@@ -272,6 +195,10 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _labels(entries: Sequence[RegistryEntry]) -> LabelSet:
+    return LabelSet(e.action for e in entries)
+
+
 def add_action(
     name: str,
     descriptions: Sequence[str],
@@ -280,7 +207,7 @@ def add_action(
     bundle_manifest: Path | None = None,
     source: str = USER_SOURCE,
 ) -> Action:
-    """Validate a new action and append it to the registry file.
+    """Validate a new action and append it to the registry file (`LabelSet.add`).
 
     Returns:
         The normalised action that was saved.
@@ -292,13 +219,35 @@ def add_action(
     path = Path(path) if path is not None else default_registry_path()
     with _locked(path):
         entries = load_entries(path, bundle_manifest)
-        action = validate_action(name, descriptions, [e.action for e in entries])
+        action = _labels(entries).add(name, descriptions)[-1]
         _write(path, [*entries, RegistryEntry(action, source)])
     return action
 
 
+def replace_action(
+    name: str, descriptions: Sequence[str], *, path: Path | None = None, bundle_manifest: Path | None = None
+) -> Action:
+    """Give a registered action new descriptions, in place (`LabelSet.replace`); its source becomes "user".
+
+    Returns:
+        The normalised action that was saved.
+
+    Raises:
+        ActionError: The action is invalid or no action has that name; nothing is written.
+        RegistryError: The registry cannot be read or written; nothing is written.
+    """
+    path = Path(path) if path is not None else default_registry_path()
+    with _locked(path):
+        entries = load_entries(path, bundle_manifest)
+        labels = _labels(entries).replace(name, descriptions)
+        at = labels.position(name)
+        entries[at] = RegistryEntry(labels[at], USER_SOURCE)
+        _write(path, entries)
+    return labels[at]
+
+
 def remove_action(name: str, *, path: Path | None = None, bundle_manifest: Path | None = None) -> Action:
-    """Remove an action (name matched case-insensitively, whitespace-normalised).
+    """Remove an action (name matched case-insensitively, whitespace-normalised; `LabelSet.remove`).
 
     Returns:
         The removed action.
@@ -308,17 +257,13 @@ def remove_action(name: str, *, path: Path | None = None, bundle_manifest: Path 
         RegistryError: The registry cannot be read or written; nothing is written.
     """
     path = Path(path) if path is not None else default_registry_path()
-    key = " ".join(str(name).split()).casefold()
     with _locked(path):
         entries = load_entries(path, bundle_manifest)
-        matches = [e for e in entries if e.action.name.casefold() == key]
-        if not matches:
-            known = ", ".join(repr(e.action.name) for e in entries) or "none"
-            raise ActionError(f"no action named {name!r} (registered: {known})")
-        if len(entries) == 1:
-            raise ActionError(f"cannot remove {matches[0].action.name!r}: it is the only action left")
-        _write(path, [e for e in entries if e is not matches[0]])
-    return matches[0].action
+        labels = _labels(entries)
+        at = labels.position(name)
+        labels.remove(name)  # refuses the last action
+        _write(path, [*entries[:at], *entries[at + 1 :]])
+    return entries[at].action
 
 
 def reset_actions(
@@ -373,10 +318,7 @@ def save_actions(path: Path | None, actions: Sequence[Action], bundle_manifest: 
     path = Path(path) if path is not None else default_registry_path()
     if not actions:
         raise ActionError("refusing to save an empty action set")
+    labels = LabelSet(actions)
     with _locked(path):
         known = {e.action.name.casefold(): e.source for e in load_entries(path, bundle_manifest)}
-        entries: list[RegistryEntry] = []
-        for action in actions:
-            clean = validate_action(action.name, action.descriptions, [e.action for e in entries])
-            entries.append(RegistryEntry(clean, known.get(clean.name.casefold(), USER_SOURCE)))
-        _write(path, entries)
+        _write(path, [RegistryEntry(a, known.get(a.name.casefold(), USER_SOURCE)) for a in labels])

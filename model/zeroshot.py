@@ -45,7 +45,7 @@ probabilities over a 12-label set are not flat over 3 labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -312,14 +312,15 @@ class ZeroShotClassifier:
 
     `seen_index[k]` is the backbone class index of label k, or -1 for labels the backbone
     never saw. `encode` maps canonical windows to (seen logits over all backbone classes,
-    z_r means); the bundle supplies it (an onnxruntime session).
+    z_r means); it is given at construction (the bundle passes its onnxruntime skeleton
+    network); without one only `probabilities_from_outputs` works.
     """
 
     labels: list[str]
     seen_index: np.ndarray
     latent: LinearSoftmax | CosineScorer
     calibration: Calibration
-    encode: object = field(default=None, repr=False)
+    encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
 
     @property
     def seen_columns(self) -> np.ndarray:
@@ -341,7 +342,7 @@ class ZeroShotClassifier:
             raise ValueError(f"expected windows shaped (N, T, 25, 3), got {windows.shape}")
         if len(windows) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        seen_logits_all, z_r = self.encode(windows)  # type: ignore[operator]
+        seen_logits_all, z_r = self.encode(windows)
         return self.probabilities_from_outputs(seen_logits_all, z_r)
 
     def decide(self, probs: np.ndarray, top_k: int = 5) -> list[Prediction]:
@@ -371,6 +372,7 @@ def fit_zero_shot(
     seed: int = 0,
     steps: int = 60,
     centre: np.ndarray | None = None,
+    encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> ZeroShotClassifier:
     """Fit the latent classifier for a label set from its text latents.
 
@@ -384,9 +386,11 @@ def fit_zero_shot(
         seed: sampling seed.
         steps: Adam steps.
         centre: (d,) centre of the "cosine" scoring (None = the origin); unused by "linear".
+        encode: canonical windows -> (seen logits, z_r means), used by `probabilities`
+            (None: only `probabilities_from_outputs` works).
 
     Returns:
-        A `ZeroShotClassifier` without an encoder (the bundle attaches one).
+        The fitted `ZeroShotClassifier`.
     """
     if len(labels) == 0:
         raise ValueError("a classifier needs at least one label")
@@ -404,4 +408,5 @@ def fit_zero_shot(
         seen_index=np.asarray(seen_index, dtype=np.int64),
         latent=latent,
         calibration=calibration,
+        encode=encode,
     )

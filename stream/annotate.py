@@ -6,20 +6,18 @@ of each tracked person into time segments (`segments_from_results`). `write_json
 `write_csv` save the result atomically; `render_video` draws the skeletons, track ids and
 the segment labels into a copy of the video. The JSON schema is docs/annotation-schema.md.
 
-Times are seconds from the start of the video: the frames are given the capture timestamp
-``frame index / fps``, so the worker's window timestamps are media times.
+Times are seconds from the start of the video: the frames are on the media clock (stream/frames.py
+`MEDIA_CLOCK`, ``capture_ts`` = the frame's time in the video), so the worker's window timestamps
+are media times and its results carry no latency (`ActionResult.latency_ms` is None).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import itertools
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from actzero.model.atomic_write import atomic_path, write_text_atomic
+from actzero.model.bundle import MANIFEST
 from actzero.stream.capture import VideoFileSource
 from actzero.stream.draw import Caption, draw_poses, draw_status
-from actzero.stream.frames import PoseFrame
+from actzero.stream.frames import MEDIA_CLOCK, PoseFrame, pose_frame
 from actzero.stream.pose import PoseEstimator, PoseOptions
 from actzero.stream.results import ActionResult
 from actzero.stream.video_writer import VideoWriter
@@ -160,7 +160,7 @@ class Annotation:
 
 def bundle_id(bundle_path: Path) -> str:
     """ "<folder name>@<first 12 hex digits of the manifest's sha256>": names the exact model used."""
-    digest = hashlib.sha256((Path(bundle_path) / "manifest.json").read_bytes()).hexdigest()
+    digest = hashlib.sha256((Path(bundle_path) / MANIFEST).read_bytes()).hexdigest()
     return f"{Path(bundle_path).name}@{digest[:12]}"
 
 
@@ -243,20 +243,12 @@ def video_pose_frames(
 ) -> Iterator[PoseFrame]:
     """Each frame of an open video as a `PoseFrame` of source `name` (MediaPipe in VIDEO mode).
 
+    The frames are on the media clock: `capture_ts` is the frame's time in the video, seconds.
     `progress(done, total)` is called after each frame when given.
     """
     for captured in source:
-        image, world, visibility = pose.process(captured.image, captured.timestamp_ms)
-        yield PoseFrame(
-            name,
-            captured.index,
-            captured.timestamp_ms / 1000.0,
-            source.width,
-            source.height,
-            image,
-            world,
-            visibility,
-        )
+        poses = pose.process(captured.image, captured.timestamp_ms)
+        yield pose_frame(name, captured.index, poses, source.width, source.height, clock=MEDIA_CLOCK)
         if progress is not None:
             progress(captured.index + 1, total)
 
@@ -336,36 +328,6 @@ def annotate_video(
         processing_s=time.perf_counter() - began,
         pose_frames=kept,
     )
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed.
-
-    The temporary name keeps `path`'s suffix (some writers choose the format by it).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result gets ordinary permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file atomically (temporary file, fsync, rename): readers see old or new, never half."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def write_json(annotation: Annotation, path: Path) -> None:

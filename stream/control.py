@@ -4,9 +4,16 @@ Requests (one JSON object per message):
 
 - ``{"op": "list"}`` -> ``{"ok": true, "actions": [{"name", "descriptions"}, ...]}``
 - ``{"op": "add", "name": str, "descriptions": [str, ...]}`` -> ``{"ok": true, "fit_s": float,
-  "replaced": bool, "actions": int}`` (an existing name, compared case-insensitively, gets the
-  new descriptions; names and descriptions are checked by model/registry.py's `validate_action`)
+  "replaced": false, "actions": int}``; an existing name (compared case-insensitively) is
+  refused: use "replace"
+- ``{"op": "replace", "name": str, "descriptions": [str, ...]}`` -> ``{"ok": true, "fit_s": float,
+  "replaced": true, "actions": int}``: an existing action gets the new descriptions, in place;
+  an unknown name is refused
 - ``{"op": "remove", "name": str}`` -> ``{"ok": true, "fit_s": float, "actions": int}``
+
+add / replace / remove follow model/labelset.py's `LabelSet` (the same rules and error
+messages as `actzero actions` and `Recognizer.add_action`); names and descriptions are
+checked by its `validate_action`.
 - ``{"op": "status"}`` -> ``{"ok": true, "status": {counters, timings, uptime_s, ...}}``
 
 Any failure answers ``{"ok": false, "error": "..."}``. `parse_request` validates a raw
@@ -20,11 +27,11 @@ from pathlib import Path
 
 import zmq
 
-from actzero.model.registry import ActionError, validate_action
+from actzero.model.labelset import ActionError, validate_action
 from actzero.stream.protocol import json_object
 
 MAX_REQUEST_BYTES = 64 * 1024
-OPS = ("list", "add", "remove", "status")
+OPS = ("list", "add", "replace", "remove", "status")
 
 
 class ControlError(ValueError):

@@ -47,13 +47,35 @@ class PoseOptions:
     native_logs: bool = False
 
 
+@dataclass(frozen=True)
+class PoseResult:
+    """The poses found in one video frame (P >= 0 persons, all arrays float32).
+
+    Attributes:
+        image: (P, 33, 3): x, y normalised to [0, 1] of width/height, z MediaPipe's relative depth.
+        world: (P, 33, 3) metres, origin between the hips (axes: see stream/frames.py).
+        visibility: (P, 33) in [0, 1].
+        timestamp_ms: the frame's media time as given to MediaPipe (after the strictly-increasing
+            adjustment of `PoseEstimator.process`), milliseconds.
+    """
+
+    image: np.ndarray
+    world: np.ndarray
+    visibility: np.ndarray
+    timestamp_ms: int
+
+    @property
+    def num_persons(self) -> int:
+        return int(self.image.shape[0])
+
+
 class PoseEstimator:
     """MediaPipe PoseLandmarker in VIDEO running mode with explicit create/close.
 
     Use as a context manager, or call :meth:`close` yourself::
 
         with PoseEstimator.create(PoseOptions(num_poses=2)) as pose:
-            image, world, visibility = pose.process(frame_bgr, timestamp_ms)
+            poses = pose.process(frame_bgr, timestamp_ms)  # a PoseResult
     """
 
     def __init__(self, landmarker: object, options: PoseOptions) -> None:
@@ -99,7 +121,7 @@ class PoseEstimator:
             landmarker.detect_for_video(_blank_image(), -1)
         return cls(landmarker, options)
 
-    def process(self, frame_bgr: np.ndarray, timestamp_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def process(self, frame_bgr: np.ndarray, timestamp_ms: int) -> PoseResult:
         """Detect the poses in one video frame.
 
         Args:
@@ -108,9 +130,7 @@ class PoseEstimator:
                 timestamps; one that does not increase is moved to the previous one + 1 ms.
 
         Returns:
-            ``image`` (P, 33, 3): x, y normalised to [0, 1] of width/height, z MediaPipe's relative
-            depth; ``world`` (P, 33, 3) metres, origin between the hips (axes: see
-            stream/frames.py); ``visibility`` (P, 33) in [0, 1]. All float32, P >= 0 persons.
+            The landmarks, world landmarks and visibility per person, and the timestamp used.
 
         Raises:
             ValueError: the frame is not an (H, W, 3) uint8 image.
@@ -137,7 +157,8 @@ class PoseEstimator:
             self._quiet_until_first_pose = not result.pose_landmarks
         else:
             result = self._landmarker.detect_for_video(image, timestamp_ms)
-        return landmarks_to_arrays(result.pose_landmarks, result.pose_world_landmarks)
+        image, world, visibility = landmarks_to_arrays(result.pose_landmarks, result.pose_world_landmarks)
+        return PoseResult(image, world, visibility, timestamp_ms)
 
     def close(self) -> None:
         """Release the landmarker (idempotent)."""

@@ -1,7 +1,8 @@
 """The pose publisher: frames from a source -> MediaPipe Pose -> ZeroMQ PUB (stream/protocol.py).
 
 ``run_publisher(config, stop)`` runs the loop until the source ends or ``stop`` is set; it works in
-a thread or, through :func:`run_publisher_process`, in a ``multiprocessing.Process``.
+a thread or, through :func:`run_publisher_process`, in a ``multiprocessing.Process``. Frames are
+on the wall clock: ``capture_ts`` is ``time.time()`` when the source captured the image.
 
 The socket is an XPUB (a PUB socket that also reports subscriptions) with a send high-water mark:
 a subscriber that cannot keep up loses messages (it sees gaps in the frame index) instead of
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actzero.stream.capture import open_source
-from actzero.stream.frames import PoseFrame
+from actzero.stream.frames import WALL_CLOCK, pose_frame
 from actzero.stream.lifetime import ParentAwareStop, tie_to_parent
 from actzero.stream.pose import PoseEstimator, PoseOptions
 from actzero.stream.protocol import encode_pose_frame, safe_source_name
@@ -178,9 +179,11 @@ def _publish(source, pose, socket, name, config, stop, on_stats) -> PublisherSta
             socket.recv()
         height, width = captured.image.shape[:2]
         began = time.perf_counter()
-        image, world, visibility = pose.process(captured.image, captured.timestamp_ms)
+        poses = pose.process(captured.image, captured.timestamp_ms)
         interval_pose_s += time.perf_counter() - began
-        frame = PoseFrame(name, captured.index, captured.capture_ts, width, height, image, world, visibility)
+        frame = pose_frame(
+            name, captured.index, poses, width, height, clock=WALL_CLOCK, wall_ts=captured.capture_ts
+        )
         socket.send_multipart(encode_pose_frame(frame))  # PUB never blocks: over the HWM it drops
         published += 1
         interval_frames += 1

@@ -36,7 +36,8 @@ class ActionResult:
         score: the (smoothed) probability of the best class.
         top_k: best classes with their smoothed probabilities, best first.
         timings_ms: per-stage processing times: "map", "canonicalise", "model", "total".
-        latency_ms: from the capture of the window's last frame to when the result was made.
+        latency_ms: from the capture of the window's last frame to when the result was made; None
+            when the frames are on the media clock (batch: a video's time, not a capture time).
     """
 
     source: str
@@ -50,7 +51,7 @@ class ActionResult:
     score: float
     top_k: list[tuple[str, float]]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    latency_ms: float = 0.0
+    latency_ms: float | None = None
 
     def to_json(self) -> dict:
         """The result as a JSON-ready dict (the wire schema, with the version)."""
@@ -91,7 +92,7 @@ def decode_result(parts: list[bytes]) -> ActionResult:
             score=_number(data, "score"),
             top_k=[_pair(item) for item in _typed(data, "top_k", list)],
             timings_ms={k: _number(_typed(data, "timings_ms", dict), k) for k in data["timings_ms"]},
-            latency_ms=_number(data, "latency_ms"),
+            latency_ms=None if data["latency_ms"] is None else _number(data, "latency_ms"),
         )
     except KeyError as exc:
         raise ResultError(f"missing field {exc}") from None

@@ -34,8 +34,9 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.canonical import CanonicalisationError
+from actzero.model.labelset import ActionError, LabelSet
 from actzero.model.windows import MIN_CLIP_FRAMES, track_window
-from actzero.stream.frames import PoseFrame
+from actzero.stream.frames import WALL_CLOCK, PoseFrame
 from actzero.stream.results import TIMING_STAGES, ActionResult
 from actzero.stream.tracker import Tracker, TrackerConfig, torso_summary
 
@@ -117,6 +118,7 @@ class _Source:
     last_seen: float = 0.0  # time.monotonic() of the last frame
     map_ms: float = 0.0
     last_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    clock: str = WALL_CLOCK  # the clock of the source's frames: latency means something on the wall clock
 
 
 class WorkerCore:
@@ -197,14 +199,11 @@ class WorkerCore:
             The fit time in seconds.
 
         Raises:
-            ValueError: empty action set or duplicate names.
+            ActionError: an empty set, an invalid action or duplicate names (model/labelset.py).
         """
-        actions = tuple(actions)
-        names = [a.name for a in actions]
+        actions = tuple(actions if isinstance(actions, LabelSet) else LabelSet(actions))
         if not actions:
-            raise ValueError("the action set cannot be empty")
-        if len(set(names)) != len(names):
-            raise ValueError("action names must be unique")
+            raise ActionError("the action set cannot be empty")
         t0 = time.perf_counter()
         classifier = self.bundle.fit_classifier(actions)
         self._active = (actions, classifier)
@@ -248,6 +247,7 @@ class WorkerCore:
             self.counters["frames_rejected"] += 1
             return False
         src.last_ts, src.last_index, src.last_seen = frame.capture_ts, frame.index, time.monotonic()
+        src.clock = frame.clock
         self.counters["frames_in"] += 1
 
         persons = min(frame.num_persons, cfg.max_persons)
@@ -342,6 +342,7 @@ class WorkerCore:
         self.counters["windows_classified"] += len(windows)
         self._timings["model"].append(model_ms)
         results = []
+        wall_clock = {name: src.clock == WALL_CLOCK for name, src in self._sources.items()}
         for span, pred, c_ms in zip(spans, predictions, canon_ms, strict=True):
             name, tid, _, start_ts, end_ts, start_index, end_index, frames = span
             map_ms = self._sources[name].map_ms
@@ -365,7 +366,7 @@ class WorkerCore:
                         "model": model_ms,
                         "total": map_ms + total_ms,
                     },
-                    latency_ms=(now - float(end_ts)) * 1e3,
+                    latency_ms=(now - float(end_ts)) * 1e3 if wall_clock[name] else None,
                 )
             )
         return results

@@ -3,7 +3,7 @@
 One thread runs one poller loop over every socket. Each turn it
 
 1. answers control requests (a ROUTER socket, so several REQ clients are served at once):
-   list/status at once; add/remove join a queue and are fitted one at a time in a helper
+   list/status at once; add/replace/remove join a queue and are fitted one at a time in a helper
    thread, each answered when its fit finishes, while frames and other requests flow;
 2. drains every pose subscriber without blocking and decodes only the newest message of
    each source (topic): live input never queues up, older messages are dropped unread and
@@ -39,6 +39,7 @@ from pathlib import Path
 import zmq
 
 from actzero.model.actions import Action
+from actzero.model.labelset import ActionError, LabelSet
 from actzero.stream.control import ControlError, parse_request
 from actzero.stream.frames import PoseFrame
 from actzero.stream.protocol import MAX_MESSAGE_BYTES, TOPIC_PREFIX, decode_pose_frame
@@ -96,7 +97,7 @@ MAX_QUEUED_CHANGES = 16
 
 @dataclass
 class _Change:
-    """An add/remove request; fitted in a helper thread when its turn comes."""
+    """An add/replace/remove request; fitted in a helper thread when its turn comes."""
 
     envelope: list[bytes]  # the requester's routing frames
     request: dict
@@ -342,7 +343,7 @@ class WorkerService:
 
     # ----- control -----------------------------------------------------------------------
     def _serve_control(self) -> None:
-        """Answer the waiting control requests; add/remove join the queue of changes."""
+        """Answer the waiting control requests; add/replace/remove join the queue of changes."""
         for _ in range(MAX_QUEUED_CHANGES):
             try:
                 frames = self.control.recv_multipart(zmq.NOBLOCK)
@@ -402,21 +403,21 @@ class WorkerService:
 
     def _start(self, change: _Change) -> None:
         """Work out the new action set against the current one and start fitting it."""
-        request, actions = change.request, self.core.actions
-        key = request["name"].casefold()
-        match = [a for a in actions if a.name.casefold() == key]
-        if request["op"] == "add":
-            action = Action(request["name"], tuple(request["descriptions"]))
-            new = [action if a.name.casefold() == key else a for a in actions] + ([] if match else [action])
-            change.reply = {"ok": True, "replaced": bool(match)}
-        else:
-            if not match:
-                raise ControlError(f"no action named {request['name']!r}")
-            if len(actions) == 1:
-                raise ControlError("cannot remove the last action")
-            new = [a for a in actions if a is not match[0]]
-            change.reply = {"ok": True}
-        change.actions = new
+        request = change.request
+        labels = LabelSet(self.core.actions)
+        try:
+            if request["op"] == "remove":
+                new = labels.remove(request["name"])
+            elif request["op"] == "replace":
+                new = labels.replace(request["name"], request["descriptions"])
+            else:
+                new = labels.add(request["name"], request["descriptions"])
+        except ActionError as exc:
+            raise ControlError(str(exc)) from None
+        change.reply = {"ok": True}
+        if request["op"] != "remove":
+            change.reply["replaced"] = request["op"] == "replace"
+        change.actions = list(new)
 
         def fit() -> None:
             try:
@@ -433,7 +434,7 @@ class WorkerService:
             return None
         from actzero.model import registry
 
-        manifest = Path(self.core.bundle.path) / "manifest.json"
+        manifest = self.core.bundle.manifest_path
         try:
             registry.save_actions(self.config.registry, actions, bundle_manifest=manifest)
         except (OSError, ValueError) as exc:

@@ -52,7 +52,8 @@ def mediapipe_landmarks(video: Path) -> tuple[np.ndarray, np.ndarray]:
             ok, frame = capture.read()
             if not ok:
                 break
-            _, world, visibility = pose.process(frame, int(index * 1000 / fps))
+            found = pose.process(frame, int(index * 1000 / fps))
+            world, visibility = found.world, found.visibility
             worlds.extend(world)
             visibilities.extend(visibility)
             index += 1

@@ -68,7 +68,8 @@ def camera_windows(video: Path) -> list[np.ndarray]:
             ok, frame = capture.read()
             if not ok:
                 break
-            image, world, visibility = pose.process(frame, int(index * 1000 / fps))
+            found = pose.process(frame, int(index * 1000 / fps))
+            image, world, visibility = found.image, found.world, found.visibility
             centres, scales, quality = torso_summary(image, visibility, frame.shape[1], frame.shape[0])
             ids = tracker.update(centres, scales, index / fps, quality).ids
             for joints, tid in zip(mediapipe_to_ntu(world, visibility), ids.tolist(), strict=True):

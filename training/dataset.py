@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import tomllib
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero import __version__
+from actzero.model.atomic_write import atomic_path
 from actzero.model.windows import resample
 from actzero.training import bandai
 from actzero.training.sources import CLASSES_DIR, KINECT_SOURCES, MOCAP_SOURCES, SourceClip, load_class_table
@@ -541,17 +541,13 @@ def save_dataset(dataset: Dataset, path: Path) -> None:
     }
     arrays = {name: np.asarray(getattr(dataset, name)) for name in _ARRAYS + _ARRAYS_V3}
     arrays["header"] = np.array(json.dumps(header, sort_keys=True))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
             for name, array in arrays.items():
                 with archive.open(
                     zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True
                 ) as f:
                     np.lib.format.write_array(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_dataset(path: Path) -> Dataset:

@@ -137,3 +137,23 @@ def test_folder_is_searched_recursively_and_outputs_keep_sub_paths(tmp_path):
         assert "MPEG-4 Part 2" not in result.output
     else:
         assert "install the 'av' package" in result.output
+
+
+def test_annotate_frames_carry_media_time_and_its_results_no_latency(cut):
+    from actzero.model.bundle import Bundle
+    from actzero.stream.annotate import video_pose_frames
+    from actzero.stream.capture import VideoFileSource
+    from actzero.stream.frames import MEDIA_CLOCK
+    from actzero.stream.pose import PoseEstimator, PoseOptions
+    from actzero.stream.worker import WorkerCore
+
+    bundle = Bundle.load()
+    core = WorkerCore(bundle, bundle.actions[:4])
+    options = PoseOptions(num_poses=2)
+    with VideoFileSource(cut, realtime=False) as source, PoseEstimator.create(options) as pose:
+        frames = list(video_pose_frames(source, pose, "cut"))
+        fps = source.fps
+    assert len(frames) >= 40 and all(f.clock == MEDIA_CLOCK for f in frames)
+    assert [f.capture_ts for f in frames] == pytest.approx([f.index / fps for f in frames], abs=1e-3)
+    results = list(core.run(frames))
+    assert results and all(r.latency_ms is None for r in results)

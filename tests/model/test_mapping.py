@@ -167,7 +167,8 @@ def test_real_mediapipe_world_landmarks_map_to_an_upright_body():
     capture.release()
     assert ok
     with PoseEstimator.create(PoseOptions(num_poses=2)) as pose:
-        image, world, visibility = pose.process(frame, 0)
+        found = pose.process(frame, 0)
+    image, world, visibility = found.image, found.world, found.visibility
     assert world.shape[0] >= 1
     ntu = mediapipe_to_ntu(world, visibility)
     for person in ntu:

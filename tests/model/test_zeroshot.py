@@ -223,3 +223,28 @@ def test_no_action_threshold_rules() -> None:
     assert Calibration(threshold=0.3).no_action_threshold(16) == 0.3
     with pytest.raises(ValueError, match="no_action"):
         Calibration(no_action="sometimes").no_action_threshold(3)
+
+
+def test_the_window_encoder_is_given_at_construction() -> None:
+    means = _class_means(3, seed=5)
+    calls = []
+
+    def encode(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(windows.shape)
+        return np.zeros((len(windows), 0), np.float32), means[[2] * len(windows)] + 0.01
+
+    k = len(means)
+    clf = fit_zero_shot(
+        ["a", "b", "c"],
+        np.full(k, -1),
+        [m[None] for m in means],
+        [np.full((1, DIM), -2.0, np.float32) for _ in range(k)],
+        Calibration(threshold=0.0, idle_label=None),
+        samples_per_class=100,
+        encode=encode,
+    )
+    windows = np.zeros((2, 30, 25, 3), np.float32)
+    assert clf.decide(clf.probabilities(windows))[0].label == "c"
+    assert calls == [(2, 30, 25, 3)]
+    with pytest.raises(RuntimeError, match="no encoder"):
+        _fit(means, ["a", "b", "c"]).probabilities(windows)

@@ -42,7 +42,8 @@ def sample_poses() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
                 assert ok, f"cannot read frame {i} of {VIDEO}"
                 if i >= FIRST_FRAME:
                     frame = cv2.resize(frame, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-                    poses.append(estimator.process(frame, round(i * 1000 / 30)))
+                    found = estimator.process(frame, round(i * 1000 / 30))
+                    poses.append((found.image, found.world, found.visibility))
     finally:
         cap.release()
     return tuple(poses)

@@ -73,6 +73,8 @@ def test_list_add_remove_status_and_persistence(core: WorkerCore, bundle: Bundle
         assert core.labels == [*names, "salute"]
 
         reply = worker.request({"op": "add", "name": "SALUTE", "descriptions": ["Touches the brow."]})
+        assert not reply["ok"] and "an action named 'salute' already exists" in reply["error"]
+        reply = worker.request({"op": "replace", "name": "SALUTE", "descriptions": ["Touches the brow."]})
         assert reply["ok"] and reply["replaced"] and reply["actions"] == SMALL + 1
         assert registry.load_actions(path)[-1].descriptions == ("Touches the brow.",)
 
@@ -89,7 +91,7 @@ def test_list_add_remove_status_and_persistence(core: WorkerCore, bundle: Bundle
         "results_published", "results_dropped", "tracks", "uptime_s", "timings_ms",
     ):  # fmt: skip
         assert key in status
-    assert status["control_requests"] == 7 and status["control_errors"] == 2 and status["actions"] == SMALL
+    assert status["control_requests"] == 8 and status["control_errors"] == 3 and status["actions"] == SMALL
 
 
 def test_garbage_on_the_control_socket_is_answered_with_an_error(core: WorkerCore) -> None:
@@ -212,3 +214,44 @@ def test_worker_command_refuses_unsafe_addresses_before_loading(args: list[str],
 
     result = CliRunner().invoke(app, ["worker", "--memory-only", *args])
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("op", "name", "descriptions"),
+    [
+        ("add", "{first_upper}", ["another description"]),  # add never replaces
+        ("add", "w" * 65, ["Waves."]),
+        ("add", "kick", ["kicks \x1b[2J"]),
+        ("replace", "no such action", ["Does something."]),
+        ("remove", "no such action", None),
+    ],
+)
+def test_actions_add_the_api_and_the_control_op_refuse_a_mistake_alike(
+    core: WorkerCore, bundle: Bundle, tmp_path, op, name, descriptions
+) -> None:
+    from typer.testing import CliRunner
+
+    from actzero.api import ActionError, Recognizer
+    from actzero.cli.main import app
+
+    actions = core.actions
+    name = name.format(first_upper=actions[0].name.upper())
+    folder = tmp_path / "bundle"  # a bundle manifest with the worker's actions: the registry starts there
+    folder.mkdir()
+    listed = [{"name": a.name, "descriptions": list(a.descriptions)} for a in actions]
+    (folder / "manifest.json").write_text(json.dumps({"actions": listed}))
+    args = ["actions", op, name, *[f"--description={d}" for d in descriptions or []]]
+    cli = CliRunner().invoke(app, [*args, "--registry", str(tmp_path / "a.json"), "--bundle", str(folder)])
+    assert cli.exit_code == 1 and isinstance(cli.exception, SystemExit)
+    cli_error = cli.output.strip().removeprefix("error: ")
+
+    recognizer = Recognizer(bundle, actions)
+    with pytest.raises(ActionError) as api:
+        getattr(recognizer, f"{op}_action")(name, *([descriptions] if descriptions else []))
+
+    with running_service(core, []) as worker:
+        request = {"op": op, "name": name, **({"descriptions": descriptions} if descriptions else {})}
+        reply = worker.request(request)
+    assert not reply["ok"]
+    assert cli_error == str(api.value) == reply["error"]
+    assert core.actions == actions == recognizer.actions and not (tmp_path / "a.json").exists()

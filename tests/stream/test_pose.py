@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from actzero.stream.capture import SAMPLE_VIDEO
-from actzero.stream.pose import POSE_TASK, PoseEstimator, PoseOptions
+from actzero.stream.frames import MEDIA_CLOCK, WALL_CLOCK, pose_frame
+from actzero.stream.pose import POSE_TASK, PoseEstimator, PoseOptions, PoseResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import build_pose_task  # noqa: E402  (tools/build_pose_task.py: the task file's recipe)
@@ -37,7 +38,8 @@ def sample_frames() -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def poses(sample_frames) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     with PoseEstimator.create(PoseOptions(num_poses=4)) as estimator:
-        return [estimator.process(frame, 1000 * i // 30) for i, frame in enumerate(sample_frames)]
+        results = [estimator.process(frame, 1000 * i // 30) for i, frame in enumerate(sample_frames)]
+    return [(r.image, r.world, r.visibility) for r in results]
 
 
 def test_two_people_found_with_consistent_arrays(poses):
@@ -82,7 +84,8 @@ def test_non_increasing_timestamps_are_accepted_and_bad_input_rejected(sample_fr
     small = cv2.resize(sample_frames[0], (320, 180))
     first = estimator.process(small, 100)
     again = estimator.process(small, 100)  # MediaPipe itself would refuse a repeated timestamp
-    assert first[0].shape[0] <= 1 and again[0].shape[0] <= 1
+    assert first.num_persons <= 1 and again.num_persons <= 1
+    assert (first.timestamp_ms, again.timestamp_ms) == (100, 101)  # the media time MediaPipe saw
     with pytest.raises(ValueError, match="uint8 BGR frame"):
         estimator.process(small.astype(np.float32), 200)
     estimator.close()
@@ -141,7 +144,7 @@ def test_native_start_up_log_is_quiet_unless_asked_for():
         "capture.set(cv2.CAP_PROP_POS_FRAMES, 60)\n"
         "frame = capture.read()[1][:, 400:1500]\n"
         "with PoseEstimator.create(PoseOptions(native_logs=sys.argv[1] == 'yes')) as pose:\n"
-        "    image, _, _ = pose.process(frame, 0)\n"
+        "    image = pose.process(frame, 0).image\n"
         "print(image.shape[0])\n"
     )
     quiet, verbose = (
@@ -151,3 +154,18 @@ def test_native_start_up_log_is_quiet_unless_asked_for():
     assert quiet.returncode == 0 and int(quiet.stdout) > 0, quiet.stderr[-2000:]  # a person was found
     assert quiet.stderr == ""
     assert verbose.returncode == 0 and "Sparsity tensors" in verbose.stderr
+
+
+def test_pose_frames_state_their_clock() -> None:
+    found = PoseResult(np.zeros((1, 33, 3), np.float32), np.zeros((1, 33, 3), np.float32),
+                       np.ones((1, 33), np.float32), timestamp_ms=1500)  # fmt: skip
+    media = pose_frame("cam", 45, found, 640, 480, clock=MEDIA_CLOCK)
+    assert (media.capture_ts, media.clock, media.num_persons) == (1.5, MEDIA_CLOCK, 1)
+    wall = pose_frame("cam", 45, found, 640, 480, clock=WALL_CLOCK, wall_ts=1.7e9)
+    assert (wall.capture_ts, wall.clock) == (1.7e9, WALL_CLOCK)
+    with pytest.raises(ValueError, match="needs wall_ts"):
+        pose_frame("cam", 45, found, 640, 480, clock=WALL_CLOCK)
+    with pytest.raises(ValueError, match="not wall_ts"):
+        pose_frame("cam", 45, found, 640, 480, clock=MEDIA_CLOCK, wall_ts=1.7e9)
+    with pytest.raises(ValueError, match="unknown clock 'gps'"):
+        pose_frame("cam", 45, found, 640, 480, clock="gps")

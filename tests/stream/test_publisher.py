@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import pytest
 import zmq
 
 from actzero.stream.capture import SAMPLE_VIDEO
+from actzero.stream.frames import WALL_CLOCK
 from actzero.stream.protocol import MAX_MESSAGE_BYTES, TOPIC_PREFIX, decode_pose_frame
 from actzero.stream.publisher import PublisherConfig, PublisherStats, run_publisher
 from actzero.stream.security import ExposureError
@@ -90,9 +92,12 @@ def test_every_frame_reaches_a_subscriber(short_video, tmp_path, transport):
     config = PublisherConfig(
         source=str(short_video), address=address, realtime=False, wait_for_subscriber=True, num_poses=2
     )
+    started = time.time()
     publisher = PublisherThread(config)
     frames = receive_all(address, NUM_FRAMES, publisher)
     stats = publisher.join()
+    # the wall clock at capture (not the video's media time, which starts at 0)
+    assert all(f.clock == WALL_CLOCK and started <= f.capture_ts <= time.time() for f in frames)
     assert [f.index for f in frames] == list(range(NUM_FRAMES))
     assert {f.source for f in frames} == {"two-people"}  # the file stem, made a valid id
     assert all((f.width, f.height) == (552, 496) for f in frames)
