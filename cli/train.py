@@ -42,6 +42,12 @@ def train(
     text_weight: float = typer.Option(
         0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
     ),
+    frame: str = typer.Option(
+        "gravity",
+        "--frame",
+        help="Canonical frame of the model input: gravity (world up kept, heading removed) or upright "
+        "(spine re-levelled, the bundles before issue 14).",
+    ),
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
 
@@ -68,7 +74,10 @@ def train(
         except (OSError, ValueError, KeyError) as error:
             console.print(f"[red]error:[/red] cannot read metrics from {metrics}: {error}")
             raise typer.Exit(1) from None
-    config = replace(TrainConfig(), threads=threads, text_weight=text_weight)
+    if frame not in ("upright", "gravity"):
+        console.print(f"[red]error:[/red] --frame must be upright or gravity, not {frame!r}")
+        raise typer.Exit(1)
+    config = replace(TrainConfig(), threads=threads, text_weight=text_weight, canonical_frame=frame)
     if epochs:
         config = replace(config, epochs=epochs)
     started = time.time()
