@@ -483,7 +483,7 @@ def evaluate_cross_source(
     results = {
         "command": command,
         "config": config.to_dict(),
-        "pooled": POOLED,
+        "pooled": pooled_note(config),
         "dataset": {k: v for k, v in dataset.meta.items() if isinstance(v, str | int | float)},
         "sources": per_source,
         "mean": mean_over_sources(per_source, config.variants),
@@ -495,13 +495,18 @@ def evaluate_cross_source(
     return results | {"plans": plans}
 
 
-POOLED = (
-    "Pooled (the same for every held-out source, from `actzero eval --protocol bandai-split`, "
-    "runs/eval_v4, never fitted on a held-out source): the GZSL combination (mixture), its seen "
-    "penalty (7.0), the gate's retention (0.3), the SA-DVAE settings (the defaults). Fitted per "
-    "held-out source on the training sources' validation clips: the seen temperature, the latent "
-    "temperature (validation windows among the training classes), the gate threshold."
-)
+def pooled_note(config: CrossSourceConfig) -> str:
+    """Which choices are the same for every held-out source, and which are fitted per source."""
+    return (
+        "Pooled (the same for every held-out source, never fitted on a held-out source): the GZSL "
+        f"combination ({config.calibration.method}) and its seen penalty "
+        f"({config.calibration.seen_penalty:g}) "
+        "(training/train.py DEFAULT_CALIBRATION, chosen on held-out windows of the Bandai + synthetic "
+        f"training data, docs/model.md), the gate's retention ({config.retention:g}), the SA-DVAE settings "
+        f"(the defaults), the latent scoring ({config.latent_score}). Fitted per held-out source on the "
+        "training sources' validation clips: the seen temperature, the latent temperature (validation "
+        "windows among the training classes), the gate threshold."
+    )
 
 
 def _pct(value: float | None) -> str:
