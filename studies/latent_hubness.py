@@ -13,7 +13,7 @@ pseudo-unseen classes and on the test unseen classes with four z_r classifiers:
 - cosine-centred: cosine after the same centring.
 
 Choose on the validation columns only. Run:
-    python bench/latent_hubness.py --eval-dir cache/eval --dataset cache/dataset-v2.npz --splits 3 --seeds 1
+    python studies/latent_hubness.py --eval-dir cache/eval --dataset cache/dataset-v2.npz --splits 3 --seeds 1
 """
 
 from __future__ import annotations
