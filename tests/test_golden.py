@@ -16,16 +16,20 @@ from actzero.api import Recognizer
 from actzero.model.readers import read_skeleton_file
 
 REPO = Path(__file__).resolve().parents[1]
-GOLDEN = json.loads((REPO / "tests" / "data" / "golden_clips.json").read_text())
 DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory, archive_members) -> dict[str, Path]:
+def golden() -> dict:
+    return json.loads((REPO / "tests" / "data" / "golden_clips.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def clips(golden, tmp_path_factory, archive_members) -> dict[str, Path]:
     """Every clip of the file, extracted once per archive: member path -> extracted file."""
     into = tmp_path_factory.mktemp("golden")
     by_archive: dict[str, set[str]] = {}
-    for row in GOLDEN["slice"] + GOLDEN["golden"]:
+    for row in golden["slice"] + golden["golden"]:
         by_archive.setdefault(row["archive"], set()).update(row["members"])
     paths = {}
     for archive, members in by_archive.items():  # members are paths inside the archive
@@ -44,21 +48,21 @@ def _label(recognizer: Recognizer, path: Path) -> str | None:
     return recognizer.classify_skeleton(joints, fps).label
 
 
-def test_golden_clips_keep_their_labels(clips, recognizer) -> None:
+def test_golden_clips_keep_their_labels(golden, clips, recognizer) -> None:
     wrong = [
         (row["members"][0], row["label"], got)
-        for row in GOLDEN["golden"]
+        for row in golden["golden"]
         if (got := _label(recognizer, clips[row["members"][0]])) != row["label"]
     ]
     assert not wrong, f"golden clips lost their label (clip, expected, got): {wrong}"
 
 
-def test_held_out_slice_stays_above_its_floor(clips, recognizer) -> None:
-    right = [_label(recognizer, clips[row["members"][0]]) == row["label"] for row in GOLDEN["slice"]]
+def test_held_out_slice_stays_above_its_floor(golden, clips, recognizer) -> None:
+    right = [_label(recognizer, clips[row["members"][0]]) == row["label"] for row in golden["slice"]]
     accuracy = sum(right) / len(right)
-    assert accuracy >= GOLDEN["floor"], f"held-out slice accuracy {accuracy:.3f} < floor {GOLDEN['floor']}"
+    assert accuracy >= golden["floor"], f"held-out slice accuracy {accuracy:.3f} < floor {golden['floor']}"
 
 
-def test_the_golden_file_covers_several_sources() -> None:
-    assert len({row["source"] for row in GOLDEN["golden"]}) >= 3
-    assert GOLDEN["floor"] > 0
+def test_the_golden_file_covers_several_sources(golden) -> None:
+    assert len({row["source"] for row in golden["golden"]}) >= 3
+    assert golden["floor"] > 0
