@@ -1,7 +1,11 @@
 """`actzero live`: camera or video -> pose publisher process -> ZeroMQ (loopback) -> worker process -> screen.
 
 Two child processes talk over ZeroMQ on 127.0.0.1 exactly as `actzero pose` and `actzero worker`
-do; this process subscribes to the results (and, for the window, to the poses) and shows them.
+do; this process subscribes to the results, to the pose process's view messages (each frame's
+downscaled JPEG on a socket of its own, high-water mark 1, so a slow window skips pictures and
+never lags; without a window, the same messages without pictures: frame counters only) and, for the
+window, to the poses, and shows them: the camera picture with the skeletons, the labels, the frame
+rate and the dropped frames (--headless prints the same figures every 2 s).
 Every way out (Ctrl-C, SIGTERM, closing the window, --duration, the video's end) stops both children
 and waits for them, killing one that does not stop in time, so no process is left behind; and the
 children end by themselves when this process dies without that clean-up (SIGKILL, a native crash:
@@ -11,6 +15,7 @@ stream/lifetime.py). Without a display the window is replaced by --headless outp
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,6 +24,10 @@ import typer
 from actzero.cli.main import app
 
 _STOP_TIMEOUT_S = 5.0
+_STATUS_INTERVAL_S = 2.0  # --headless prints the frame rate and dropped frames this often
+_FPS_WINDOW_S = 2.0
+_POSE_WAIT_S = 0.1  # how long a picture waits for its poses before it is shown without them
+_RECENT_POSES = 32
 
 
 def _fail(message: str) -> NoReturn:
@@ -85,6 +94,59 @@ def _run_worker_process(
         service.close()
 
 
+@dataclass
+class ViewerCounts:
+    """The figures the window shows and --headless prints: frame rate and dropped frames.
+
+    Attributes:
+        shown: pictures shown (headless: view messages received).
+        newest_sequence: the view sequence number of the newest one shown (-1: none yet).
+        pose_busy: frames the pose process dropped because it was busy (its source's count).
+        times: when the pictures of the last `_FPS_WINDOW_S` seconds were shown.
+        first, last: when the first and the newest picture were shown.
+    """
+
+    shown: int = 0
+    newest_sequence: int = -1
+    pose_busy: int = 0
+    times: list[float] = field(default_factory=list)
+    first: float = 0.0
+    last: float = 0.0
+
+    def add(self, sequence: int, pose_dropped: int, now: float) -> None:
+        """Count one shown picture: its view `sequence` and the pose process's dropped count."""
+        self.shown += 1
+        self.newest_sequence = max(self.newest_sequence, sequence)
+        self.pose_busy = max(self.pose_busy, pose_dropped)
+        self.times.append(now)
+        self.first, self.last = (self.first or now), now
+
+    @property
+    def viewer_skipped(self) -> int:
+        """Pictures the pose process sent up to the newest shown that were not shown."""
+        return self.newest_sequence + 1 - self.shown
+
+    def fps(self, now: float) -> float:
+        """Pictures shown per second over the last `_FPS_WINDOW_S` seconds."""
+        while self.times and now - self.times[0] > _FPS_WINDOW_S:
+            self.times.pop(0)
+        if not self.times:
+            return 0.0
+        return len(self.times) / max(_FPS_WINDOW_S, now - self.times[0], 1e-3)
+
+    def mean_fps(self) -> float:
+        """Pictures shown per second from the first to the newest."""
+        return (self.shown - 1) / (self.last - self.first) if self.last > self.first else 0.0
+
+    def text(self, now: float, whole_run: bool = False) -> str:
+        """'29.8 fps  85 frames  dropped: 3 pose busy, 1 viewer skipped' (fps: recent, or `whole_run`'s)."""
+        fps = self.mean_fps() if whole_run else self.fps(now)
+        return (
+            f"{fps:4.1f} fps  {self.shown} frames  "
+            f"dropped: {self.pose_busy} pose busy, {self.viewer_skipped} viewer skipped"
+        )
+
+
 def _stop_children(processes: list, stop: object) -> None:
     """Ask the children to stop, wait, then terminate / kill any that is still running."""
     stop.set()
@@ -104,7 +166,9 @@ def _stop_children(processes: list, stop: object) -> None:
 def live(
     camera: int | None = typer.Option(None, "--camera", "-c", min=0, help="Camera index (0 = first camera)."),
     video: Path | None = typer.Option(None, "--video", "-v", help="A video file, played at its frame rate."),
-    headless: bool = typer.Option(False, "--headless", help="No window: print one line per result."),
+    headless: bool = typer.Option(
+        False, "--headless", help="No window: print one line per result, and the fps and drops every 2 s."
+    ),
     duration: float | None = typer.Option(None, "--duration", min=0.1, help="Stop after this many seconds."),
     actions_file: Path | None = typer.Option(
         None, "--actions", help="Label set: text file of 'name: description' lines (default: the registry)."
@@ -114,9 +178,11 @@ def live(
 ) -> None:
     """Recognise actions live: a pose process and a worker process over ZeroMQ, shown in a window.
 
-    The window shows the skeletons, each tracked person's current action, the latency from
-    capture to result and the frame rate. --headless prints the results instead. Stop with
-    Ctrl-C, by closing the window (or pressing q), or with --duration.
+    The window shows the camera picture with the skeletons drawn on it, each tracked person's
+    current action, the latency from capture to result, the frame rate and the dropped frames
+    (by the busy pose process, and skipped by a slow window). --headless prints the results and,
+    every 2 s, the same figures. Stop with Ctrl-C, by closing the window (or pressing q), or with
+    --duration.
 
     Example: actzero live --camera 0        |  actzero live --video clip.mp4 --headless --duration 10
     """
@@ -129,7 +195,14 @@ def live(
     from actzero.model.labelset import ActionsFileError, load_label_set
     from actzero.model.registry import RegistryError
     from actzero.stream.capture import CaptureError, open_source
-    from actzero.stream.protocol import ProtocolError, decode_pose_frame
+    from actzero.stream.protocol import (
+        MAX_MESSAGE_BYTES,
+        MAX_VIEW_MESSAGE_BYTES,
+        VIEW_TOPIC_PREFIX,
+        ProtocolError,
+        decode_pose_frame,
+        decode_view_frame,
+    )
     from actzero.stream.publisher import PublisherConfig, run_publisher_process
     from actzero.stream.results import ResultError, decode_result
     from actzero.stream.worker_zmq import ServiceConfig
@@ -153,6 +226,7 @@ def live(
             headless = True
 
     poses, results, control = _free_tcp_endpoint(), _free_tcp_endpoint(), _free_tcp_endpoint()
+    views = _free_tcp_endpoint()
     ctx = multiprocessing.get_context("spawn")
     stop, ready = ctx.Event(), ctx.Event()
     worker = ctx.Process(
@@ -176,6 +250,8 @@ def live(
                 num_poses=num_poses,
                 wait_for_subscriber=True,
                 native_logs=verbose,
+                view_address=views,
+                view_pictures=not headless,
             ),
             stop,
             os.getpid(),
@@ -206,16 +282,23 @@ def live(
         result_sub.setsockopt(zmq.SUBSCRIBE, b"")
         result_sub.connect(results)
         sockets.append(result_sub)
+        view_sub = context.socket(zmq.SUB)
+        view_sub.setsockopt(zmq.SUBSCRIBE, VIEW_TOPIC_PREFIX)
+        view_sub.setsockopt(zmq.RCVHWM, 1)  # with the publisher's HWM of 1: skip pictures, never lag
+        view_sub.setsockopt(zmq.MAXMSGSIZE, MAX_VIEW_MESSAGE_BYTES)
+        view_sub.connect(views)
+        sockets.append(view_sub)
         pose_sub = None
         if not headless:
             pose_sub = context.socket(zmq.SUB)
             pose_sub.setsockopt(zmq.SUBSCRIBE, b"")
             pose_sub.setsockopt(zmq.RCVHWM, 4)
+            pose_sub.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
             pose_sub.connect(poses)
             sockets.append(pose_sub)
         publisher.start()
         typer.echo(
-            f"live: poses {poses} -> worker -> results {results} (Ctrl-C to stop); "
+            f"live: poses {poses} -> worker -> results {results}, pictures {views} (Ctrl-C to stop); "
             f"pose pid {publisher.pid}, worker pid {worker.pid}",
             err=True,
         )
@@ -223,9 +306,12 @@ def live(
         for sock in sockets:
             poller.register(sock, zmq.POLLIN)
         began = time.monotonic()
+        next_status = began + _STATUS_INTERVAL_S
         labels: dict[tuple[str, int], tuple[str, float, float]] = {}  # (source, track) -> label, score, when
-        latency_ms, frame_times = 0.0, []
-        last_frame = None
+        latency_ms = 0.0
+        counts = ViewerCounts()
+        recent_poses: dict[int, object] = {}  # frame index -> PoseFrame, the newest few
+        pending = None  # (view, when it arrived): a picture waiting for its poses
         publisher_done_at = None
         while not interrupted:
             now = time.monotonic()
@@ -238,13 +324,9 @@ def live(
             if not worker.is_alive():
                 typer.secho("the worker process stopped unexpectedly", fg=typer.colors.RED, err=True)
                 raise typer.Exit(1)
-            events = dict(poller.poll(50))
+            events = dict(poller.poll(10 if pending else 50))
             if events.get(result_sub):
-                while True:
-                    try:
-                        parts = result_sub.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
+                for parts in _drain(result_sub):
                     try:
                         result = decode_result(parts)
                     except ResultError:
@@ -258,21 +340,44 @@ def live(
                             f"latency {result.latency_ms:.0f} ms"
                         )
             if pose_sub is not None and events.get(pose_sub):
-                newest = None
-                while True:
+                for parts in _drain(pose_sub):
                     try:
-                        newest = pose_sub.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
-                try:
-                    last_frame = decode_pose_frame(newest) if newest else last_frame
-                    frame_times.append(now)
-                except ProtocolError:
-                    pass
-            if not headless and last_frame is not None:
-                shown = True
-                if _show(window, last_frame, labels, latency_ms, frame_times, now):
-                    break
+                        frame = decode_pose_frame(parts)
+                    except ProtocolError:
+                        continue
+                    recent_poses[frame.index] = frame
+                    while len(recent_poses) > _RECENT_POSES:
+                        del recent_poses[min(recent_poses)]
+            if events.get(view_sub):
+                # headless: every message counts; window: only the newest picture is decoded, the
+                # older ones are skipped (counted by their sequence numbers)
+                for parts in _drain(view_sub)[(0 if headless else -1) :]:
+                    try:
+                        view = decode_view_frame(parts)
+                    except ProtocolError:
+                        continue
+                    if headless:
+                        counts.add(view.sequence, view.dropped, now)
+                    else:
+                        pending = (view, now)
+            if pending is not None:
+                view, arrived = pending
+                newest_pose = max(recent_poses, default=-1)
+                if view.index in recent_poses or newest_pose > view.index or now - arrived > _POSE_WAIT_S:
+                    pending = None
+                    counts.add(view.sequence, view.dropped, now)
+                    lines = [counts.text(now), f"latency {latency_ms:4.0f} ms"]
+                    lines += _label_lines(labels, now)
+                    _show(window, view, recent_poses.get(view.index), lines)
+                    shown = True
+            if shown and _window_closed(window):
+                break
+            if headless and now >= next_status:
+                typer.echo(f"{now - began:7.2f}s {counts.text(now)}")
+                next_status += _STATUS_INTERVAL_S
+        if headless:
+            now = time.monotonic()
+            typer.echo(f"{now - began:7.2f}s {counts.text(now, whole_run=True)} (whole run)")
     finally:
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
@@ -287,24 +392,39 @@ def live(
     typer.echo("live: stopped", err=True)
 
 
-def _show(window: str, frame: object, labels: dict, latency_ms: float, frame_times: list, now: float) -> bool:
-    """Draw the newest poses with the tracks' labels; True when the user closed the window or pressed q."""
+def _drain(sock: object) -> list[list[bytes]]:
+    """Every message waiting on `sock`, oldest first, without blocking."""
+    import zmq
+
+    messages = []
+    while True:
+        try:
+            messages.append(sock.recv_multipart(zmq.NOBLOCK))
+        except zmq.Again:
+            return messages
+
+
+def _label_lines(labels: dict, now: float) -> list[str]:
+    """'#3 walking 0.72' for each track with a result in the last 3 s, by track id."""
+    return [
+        f"#{track} {label} {score:.2f}"
+        for (_, track), (label, score, when) in sorted(labels.items(), key=lambda item: item[0][1])
+        if now - when < 3.0
+    ]
+
+
+def _show(window: str, view: object, frame: object, lines: list[str]) -> None:
+    """Show the view's camera picture with its frame's skeletons (None: none) and the status lines."""
     import cv2
-    import numpy as np
 
-    from actzero.stream.draw import draw_poses, draw_status
+    from actzero.stream.draw import draw_live_frame
 
-    while frame_times and now - frame_times[0] > 2.0:
-        frame_times.pop(0)
-    fps = (len(frame_times) - 1) / (frame_times[-1] - frame_times[0]) if len(frame_times) > 1 else 0.0
-    scale = min(1.0, 960 / max(frame.width, 1))
-    canvas = np.full((int(frame.height * scale), int(frame.width * scale), 3), 30, dtype=np.uint8)
-    draw_poses(canvas, frame, [-1] * frame.num_persons, {})
-    lines = [f"{fps:4.1f} fps   latency {latency_ms:4.0f} ms"]
-    for (_, track), (label, score, when) in sorted(labels.items(), key=lambda item: item[0][1]):
-        if now - when < 3.0:
-            lines.append(f"#{track} {label} {score:.2f}")
-    draw_status(canvas, lines)
-    cv2.imshow(window, canvas)
+    cv2.imshow(window, draw_live_frame(view.picture, frame, lines))
+
+
+def _window_closed(window: str) -> bool:
+    """Handle the window's events; True when the user closed it or pressed q (or Esc)."""
+    import cv2
+
     key = cv2.waitKey(1) & 0xFF
     return key in (ord("q"), 27) or cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) < 1

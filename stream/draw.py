@@ -126,3 +126,20 @@ def draw_status(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     for i, line in enumerate(lines):
         draw_text(image, line, (8, step * (i + 1)), (240, 240, 240), scale)
     return image
+
+
+def draw_live_frame(picture: np.ndarray, frame: PoseFrame | None, status: Sequence[str]) -> np.ndarray:
+    """The live window's image: the camera picture with the skeletons and status lines drawn on it.
+
+    Args:
+        picture: the camera frame (BGR, any size; the view message's downscaled JPEG); not modified.
+        frame: the poses of that frame (None: no skeletons, e.g. its pose message was lost).
+        status: lines for the top-left corner (fps, latency, dropped frames, labels).
+
+    Returns:
+        A new image of the picture's size.
+    """
+    image = picture.copy()
+    if frame is not None:
+        draw_poses(image, frame, [-1] * frame.num_persons, {})
+    return draw_status(image, status)

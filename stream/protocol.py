@@ -8,7 +8,10 @@ Parts: ``[topic, header, image, world, visibility]``::
     world       P*33*3 float32 little-endian  (P, 33, 3)
     visibility  P*33   float32 little-endian  (P, 33)
 
-The decoder trusts nothing: any malformed or hostile message raises :class:`ProtocolError` with
+A second, separate message carries a picture of each frame for live viewers (``view/<source>``:
+``encode_view_frame`` / ``decode_view_frame``, at the end of this module).
+
+The decoders trust nothing: any malformed or hostile message raises :class:`ProtocolError` with
 the reason, and nothing in a message is ever executed (JSON + raw floats only).
 """
 
@@ -18,6 +21,7 @@ import json
 import math
 import re
 import reprlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -244,3 +248,218 @@ def _check_values(name: str, array: np.ndarray) -> None:
         raise ProtocolError(f"{name} holds non-finite values")
     if name == "visibility" and array.size and (array.min() < 0.0 or array.max() > 1.0):
         raise ProtocolError("visibility values must lie in [0, 1]")
+
+
+# --- The view message: a downscaled JPEG of each frame, for a live window (docs/protocol.md) ---
+#
+# Parts: ``[topic, header, picture]``: topic ``b"view/<source>"``, a JSON header, and the frame as a
+# JPEG (empty when the publisher sends no pictures, e.g. for a headless viewer). It travels on its
+# own socket, so the pose messages stay small and a slow viewer loses pictures, never poses.
+
+VIEW_VERSION = 1
+VIEW_TOPIC_PREFIX = b"view/"
+VIEW_NUM_PARTS = 3
+VIEW_ENCODINGS = ("jpeg", "none")
+MAX_VIEW_SIDE = 4096
+MAX_VIEW_PICTURE_BYTES = 4 * 1024 * 1024
+MAX_VIEW_MESSAGE_BYTES = max(MAX_VIEW_PICTURE_BYTES, MAX_HEADER_BYTES)  # for zmq.MAXMSGSIZE
+MAX_COUNT = 2**53
+_VIEW_HEADER_FIELDS: dict[str, type] = {
+    "version": int,
+    "source": str,
+    "index": int,
+    "sequence": int,
+    "capture_ts": float,
+    "width": int,
+    "height": int,
+    "dropped": int,
+    "encoding": str,
+}
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic): they carry the size.
+_JPEG_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+@dataclass(frozen=True)
+class ViewFrame:
+    """One frame's picture for a viewer, with the publisher's counters.
+
+    Attributes:
+        source: the stream's id (as in the pose frames).
+        index: the frame's index within the source; equals the index of its pose frame.
+        sequence: 0, 1, 2, ... per view message sent; a gap means pictures the viewer never got.
+        capture_ts: wall-clock capture time (time.time()), as in the pose frame.
+        width, height: the captured frame's size in pixels (the picture may be smaller).
+        dropped: frames the source dropped so far because the pose process was busy.
+        picture: (h, w, 3) uint8 BGR, or None when the publisher sends no pictures.
+    """
+
+    source: str
+    index: int
+    sequence: int
+    capture_ts: float
+    width: int
+    height: int
+    dropped: int
+    picture: np.ndarray | None
+
+
+def view_topic_for(source: str) -> bytes:
+    """The topic of a source's view messages (subscribe to ``VIEW_TOPIC_PREFIX`` for all)."""
+    return VIEW_TOPIC_PREFIX + source.encode("ascii")
+
+
+def encode_view_frame(view: ViewFrame, quality: int = 80) -> list[bytes]:
+    """Serialise a view frame into its three message parts (the picture as a JPEG of `quality`).
+
+    Raises:
+        ProtocolError: a header field is invalid, or the picture is not (h, w, 3) uint8 within
+            ``MAX_VIEW_SIDE`` or its JPEG exceeds ``MAX_VIEW_PICTURE_BYTES``.
+    """
+    import cv2
+
+    header = {
+        "version": VIEW_VERSION,
+        "source": view.source,
+        "index": int(view.index),
+        "sequence": int(view.sequence),
+        "capture_ts": float(view.capture_ts),
+        "width": int(view.width),
+        "height": int(view.height),
+        "dropped": int(view.dropped),
+        "encoding": "none" if view.picture is None else "jpeg",
+    }
+    _check_view_header(header)
+    picture = b""
+    if view.picture is not None:
+        image = view.picture
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ProtocolError(f"picture must be (h, w, 3) uint8, got {image.shape} {image.dtype}")
+        if min(image.shape[:2]) < 1 or max(image.shape[:2]) > MAX_VIEW_SIDE:
+            raise ProtocolError(
+                f"picture of {image.shape[1]}x{image.shape[0]} exceeds {MAX_VIEW_SIDE} pixels"
+            )
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        if not ok:
+            raise ProtocolError("the picture could not be encoded as JPEG")
+        picture = jpeg.tobytes()
+        if len(picture) > MAX_VIEW_PICTURE_BYTES:
+            raise ProtocolError(f"picture JPEG of {len(picture)} bytes exceeds {MAX_VIEW_PICTURE_BYTES}")
+    header_bytes = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return [view_topic_for(view.source), header_bytes, picture]
+
+
+def decode_view_frame(parts: list[bytes]) -> ViewFrame:
+    """Parse and validate the three parts of a view message, decoding its JPEG.
+
+    Memory stays bounded on hostile input: the JPEG's declared size is read from its header and
+    checked before anything is decoded.
+
+    Raises:
+        ProtocolError: wrong part count, a bad header (as for pose frames, with the view fields),
+            a topic that does not match, a picture that is missing, present with encoding "none",
+            too large, not a JPEG or not decodable.
+    """
+    import cv2
+
+    if not isinstance(parts, list | tuple):
+        raise ProtocolError(f"expected a list of message parts, got {type(parts).__name__}")
+    if len(parts) != VIEW_NUM_PARTS:
+        raise ProtocolError(f"expected {VIEW_NUM_PARTS} view message parts, got {len(parts)}")
+    try:
+        topic, header_bytes, picture = (bytes(memoryview(part)) for part in parts)
+    except TypeError as error:
+        raise ProtocolError(f"message parts must be bytes: {error}") from None
+    header = _parse_header(header_bytes)
+    _check_view_header(header)
+    if topic != view_topic_for(header["source"]):
+        raise ProtocolError(f"topic {topic[:80]!r} does not match source {header['source']!r}")
+    image = None
+    if header["encoding"] == "none":
+        if picture:
+            raise ProtocolError(f"encoding 'none' but the picture part has {len(picture)} bytes")
+    else:
+        if len(picture) > MAX_VIEW_PICTURE_BYTES:
+            raise ProtocolError(f"picture of {len(picture)} bytes exceeds {MAX_VIEW_PICTURE_BYTES}")
+        width, height = jpeg_size(picture)
+        if not (1 <= width <= MAX_VIEW_SIDE and 1 <= height <= MAX_VIEW_SIDE):
+            raise ProtocolError(f"picture of {width}x{height} exceeds {MAX_VIEW_SIDE} pixels a side")
+        image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
+        if image is None or image.shape[:2] != (height, width):
+            raise ProtocolError("picture is not a decodable JPEG")
+    return ViewFrame(
+        source=header["source"],
+        index=header["index"],
+        sequence=header["sequence"],
+        capture_ts=header["capture_ts"],
+        width=header["width"],
+        height=header["height"],
+        dropped=header["dropped"],
+        picture=image,
+    )
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) that a JPEG declares in its start-of-frame segment, without decoding it.
+
+    Raises:
+        ProtocolError: the data is not a JPEG, or ends before its start-of-frame segment.
+    """
+    if data[:2] != b"\xff\xd8":
+        raise ProtocolError("picture is not a JPEG (no start-of-image marker)")
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            raise ProtocolError(f"picture is not a valid JPEG (no marker at byte {at})")
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            at += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no size seen before them
+            break
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if length < 2:
+            raise ProtocolError(f"picture is not a valid JPEG (segment length {length} at byte {at})")
+        if marker in _JPEG_SOF_MARKERS:
+            if at + 9 > len(data):
+                break
+            height = int.from_bytes(data[at + 5 : at + 7], "big")
+            width = int.from_bytes(data[at + 7 : at + 9], "big")
+            return width, height
+        at += 2 + length
+    raise ProtocolError("picture is not a valid JPEG (no start-of-frame segment)")
+
+
+def _check_view_header(header: dict[str, Any]) -> None:
+    missing = sorted(set(_VIEW_HEADER_FIELDS) - set(header))
+    extra = sorted(set(header) - set(_VIEW_HEADER_FIELDS))
+    if missing or extra:
+        raise ProtocolError(f"header fields: missing {missing}, unexpected {extra[:8]}")
+    if type(header["version"]) is not int or header["version"] != VIEW_VERSION:
+        raise ProtocolError(
+            f"unknown view message version {_short(header['version'])} (this decoder reads {VIEW_VERSION})"
+        )
+    for name, kind in _VIEW_HEADER_FIELDS.items():
+        value = header[name]
+        if kind is float and type(value) is int:
+            header[name] = value = float(value)
+        if type(value) is not kind:
+            raise ProtocolError(f"header field {name} must be {kind.__name__}, got {type(value).__name__}")
+    source = header["source"]
+    if len(source) > MAX_SOURCE_CHARS or not _SOURCE_PATTERN.fullmatch(source):
+        raise ProtocolError(
+            f"source {_short(source)} must be 1-{MAX_SOURCE_CHARS} characters of A-Z a-z 0-9 . _ - "
+            "(starting with a letter or digit)"
+        )
+    for name in ("index", "sequence", "dropped"):
+        _check_int(header, name, 0, MAX_COUNT)
+    _check_int(header, "width", 1, MAX_IMAGE_SIDE)
+    _check_int(header, "height", 1, MAX_IMAGE_SIDE)
+    if not math.isfinite(header["capture_ts"]) or header["capture_ts"] < 0:
+        raise ProtocolError(f"capture_ts must be a finite time >= 0, got {header['capture_ts']}")
+    if header["encoding"] not in VIEW_ENCODINGS:
+        raise ProtocolError(
+            f"encoding must be one of {list(VIEW_ENCODINGS)}, got {_short(header['encoding'])}"
+        )

@@ -7,6 +7,10 @@ on the wall clock: ``capture_ts`` is ``time.time()`` when the source captured th
 The socket is an XPUB (a PUB socket that also reports subscriptions) with a send high-water mark:
 a subscriber that cannot keep up loses messages (it sees gaps in the frame index) instead of
 making the publisher's memory grow.
+
+With ``view_address`` a second socket (PUB, send high-water mark 1) carries a downscaled JPEG of each
+frame (the view message of stream/protocol.py) for a live window: a viewer that is slower than the
+camera loses pictures, which never delay or enlarge the pose messages.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from actzero.stream.capture import open_source
 from actzero.stream.frames import WALL_CLOCK, pose_frame
 from actzero.stream.lifetime import ParentAwareStop, tie_to_parent
 from actzero.stream.pose import PoseEstimator, PoseOptions
-from actzero.stream.protocol import encode_pose_frame, safe_source_name
+from actzero.stream.protocol import ViewFrame, encode_pose_frame, encode_view_frame, safe_source_name
 from actzero.stream.security import check_bind
 
 DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
@@ -52,6 +58,11 @@ class PublisherConfig:
         linger_ms: how long closing the socket may wait to deliver queued messages.
         stats_interval_s: how often ``on_stats`` is called.
         native_logs: show MediaPipe's C++ start-up log (see ``PoseOptions.native_logs``).
+        view_address: ZeroMQ endpoint to bind for the view messages (None: none are sent).
+        view_pictures: put the frame's picture in the view messages (False: counters only,
+            for a viewer without a window).
+        view_width: the pictures' largest width in pixels (frames are downscaled, never enlarged).
+        view_quality: JPEG quality of the pictures, 1-100.
     """
 
     source: str = "0"
@@ -65,6 +76,10 @@ class PublisherConfig:
     linger_ms: int = 1000
     stats_interval_s: float = 2.0
     native_logs: bool = False
+    view_address: str | None = None
+    view_pictures: bool = True
+    view_width: int = 640
+    view_quality: int = 80
 
 
 @dataclass(frozen=True)
@@ -107,12 +122,20 @@ def run_publisher(
     import zmq
 
     check_bind(config.address, allow_remote=config.allow_remote, role="pose publisher")
+    if config.view_address is not None:
+        check_bind(config.view_address, allow_remote=config.allow_remote, role="pose publisher's view")
     context = zmq.Context()
     socket = context.socket(zmq.XPUB)
     socket.setsockopt(zmq.SNDHWM, config.send_hwm)
     socket.setsockopt(zmq.LINGER, config.linger_ms)
+    view_socket = None
     try:
         socket.bind(config.address)
+        if config.view_address is not None:
+            view_socket = context.socket(zmq.PUB)
+            view_socket.setsockopt(zmq.SNDHWM, 1)  # a slow viewer drops pictures instead of queueing
+            view_socket.setsockopt(zmq.LINGER, 0)
+            view_socket.bind(config.view_address)
         with (
             open_source(config.source, realtime=config.realtime) as source,
             PoseEstimator.create(
@@ -122,9 +145,11 @@ def run_publisher(
             name = safe_source_name(config.name or source.name)
             if config.wait_for_subscriber and not _wait_for_subscriber(socket, stop):
                 return PublisherStats(name, 0, 0, 0, 0, 0.0, 0.0, 0.0)
-            return _publish(source, pose, socket, name, config, stop, on_stats)
+            return _publish(source, pose, (socket, view_socket), name, config, stop, on_stats)
     finally:
         socket.close()
+        if view_socket is not None:
+            view_socket.close()
         context.term()
 
 
@@ -152,9 +177,21 @@ def _wait_for_subscriber(socket: object, stop: StopEvent) -> bool:
     return False
 
 
-def _publish(source, pose, socket, name, config, stop, on_stats) -> PublisherStats:  # noqa: ANN001
+def view_picture(image: np.ndarray, max_width: int) -> np.ndarray:
+    """The frame as sent to viewers: downscaled to at most `max_width` pixels wide (never enlarged)."""
+    import cv2
+
+    height, width = image.shape[:2]
+    if width <= max_width:
+        return image
+    size = (max_width, max(1, round(height * max_width / width)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _publish(source, pose, sockets, name, config, stop, on_stats) -> PublisherStats:  # noqa: ANN001
     import zmq
 
+    socket, view_socket = sockets
     start = last_report = time.monotonic()
     published = persons = 0
     interval_frames, interval_pose_s = 0, 0.0
@@ -185,6 +222,13 @@ def _publish(source, pose, socket, name, config, stop, on_stats) -> PublisherSta
             name, captured.index, poses, width, height, clock=WALL_CLOCK, wall_ts=captured.capture_ts
         )
         socket.send_multipart(encode_pose_frame(frame))  # PUB never blocks: over the HWM it drops
+        if view_socket is not None:
+            picture = view_picture(captured.image, config.view_width) if config.view_pictures else None
+            view = ViewFrame(
+                name, captured.index, published, captured.capture_ts, width, height,
+                source.counters.dropped, picture,
+            )  # fmt: skip
+            view_socket.send_multipart(encode_view_frame(view, config.view_quality))
         published += 1
         interval_frames += 1
         persons = frame.num_persons

@@ -36,9 +36,33 @@ def test_headless_video_prints_results_and_leaves_no_children(tmp_path):
     lines = [line for line in run.stdout.splitlines() if "latency" in line]
     assert lines, run.stdout + run.stderr[-2000:]
     assert all(re.search(r" cut #\d+ .+ \d\.\d\d latency \d+ ms$", line) for line in lines), lines
+    # every 2 s, and once at the end, the figures the window shows: frame rate and dropped frames
+    status = re.compile(
+        r"^ *\d+\.\d\ds +(\d+\.\d) fps  (\d+) frames  dropped: (\d+) pose busy, (\d+) viewer skipped"
+    )
+    figures = [tuple(float(x) for x in m.groups()) for m in map(status.match, run.stdout.splitlines()) if m]
+    assert len(figures) >= 2 and run.stdout.rstrip().endswith("(whole run)"), run.stdout
+    fps, frames, busy, skipped = figures[-1]
+    assert frames > 0 and fps > 1.0, run.stdout
+    # each frame up to the last one published was either dropped by the busy pose process or
+    # published, and each published one was either received or skipped: together, the whole cut
+    # but for the frames the source skipped after the last one published (one pose estimate's worth)
+    total = _frame_count(video)
+    assert total - 15 <= frames + busy + skipped <= total, run.stdout
     pids = [int(p) for p in re.findall(r"(?:pose|worker) pid (\d+)", run.stderr)]
     assert len(pids) == 2
     assert not [pid for pid in pids if _alive(pid)]
+
+
+def _frame_count(video: Path) -> int:
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    count = 0
+    while capture.grab():
+        count += 1
+    capture.release()
+    return count
 
 
 def test_no_camera_is_a_clear_error(tmp_path):
@@ -166,3 +190,60 @@ def test_unreachable_display_is_detected(monkeypatch):
     monkeypatch.setenv("DISPLAY", ":4711")  # no X server there: Qt would abort the process
     problem = _display_problem()
     assert problem is not None and ":4711" in problem
+
+
+@pytest.mark.slow  # the real pose and worker processes on a 3 s cut (~12 s); only the GUI calls are stubbed
+def test_the_window_shows_the_camera_picture_with_its_own_poses(tmp_path, monkeypatch):
+    """The window path end to end, in this process: real children and sockets, no display needed.
+
+    OpenCV's window functions are replaced by recorders (this machine has no display); everything
+    before `cv2.imshow` is the real code.
+    """
+    import cv2
+    import numpy as np
+    from typer.testing import CliRunner
+
+    import actzero.cli.live as live_module
+    from actzero.cli.main import app
+
+    video = write_sample_cut(tmp_path / "cut.mp4", seconds=3.0)
+    capture = cv2.VideoCapture(str(video))
+    originals = []
+    while (image := capture.read()[1]) is not None:
+        originals.append(image)
+    capture.release()
+    shown, windows = [], []
+    real_show = live_module._show
+
+    def record_show(window, view, frame, lines):
+        shown.append((view, frame, lines))
+        real_show(window, view, frame, lines)
+
+    monkeypatch.setenv("ACTZERO_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setattr(live_module, "_display_problem", lambda: None)
+    monkeypatch.setattr(live_module, "_show", record_show)
+    monkeypatch.setattr(cv2, "imshow", lambda name, image: windows.append(image.copy()))
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: -1)
+    monkeypatch.setattr(cv2, "getWindowProperty", lambda name, prop: 1.0)
+    monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
+    run = CliRunner().invoke(app, ["live", "--video", str(video), "--duration", "60"])
+    assert run.exit_code == 0, run.output
+    assert len(shown) >= 5 and len(windows) == len(shown), run.output
+    status = re.compile(r"^ *\d+\.\d fps  (\d+) frames  dropped: (\d+) pose busy, (\d+) viewer skipped$")
+    for count, ((view, frame, lines), image) in enumerate(zip(shown, windows, strict=True), start=1):
+        # the camera's picture (downscaled to 640 wide), of the frame it claims to be
+        height, width = originals[view.index].shape[:2]
+        size = (640, round(height * 640 / width))
+        assert image.shape == view.picture.shape == (size[1], 640, 3)
+        expected = cv2.resize(originals[view.index], size, interpolation=cv2.INTER_AREA)
+        assert np.abs(view.picture.astype(np.int16) - expected).mean() < 8.0
+        # drawn on, not replaced: most of the window is the picture itself
+        assert (image == view.picture).all(axis=2).mean() > 0.5
+        # with the poses of that same frame, and the figures in the corner
+        assert frame is None or frame.index == view.index
+        match = status.match(lines[0])
+        assert match and int(match.group(1)) == count, lines
+    assert sum(frame is not None and frame.num_persons > 0 for _, frame, _ in shown) >= len(shown) // 2
+    view, _, lines = shown[-1]
+    frames, busy, skipped = map(int, status.match(lines[0]).groups())
+    assert frames + busy + skipped == view.index + 1  # every frame up to the newest is accounted for

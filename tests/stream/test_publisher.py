@@ -147,3 +147,45 @@ def test_publisher_runs_in_a_spawned_process_and_stops_on_its_event(short_video)
     finally:
         if process.is_alive():
             process.kill()
+
+
+def test_view_messages_carry_each_frames_picture_beside_its_poses(short_video):
+    import numpy as np
+
+    from actzero.stream.protocol import MAX_VIEW_MESSAGE_BYTES, VIEW_TOPIC_PREFIX, decode_view_frame
+
+    address, view_address = free_tcp_address(), free_tcp_address()
+    context = zmq.Context.instance()
+    viewer = context.socket(zmq.SUB)
+    viewer.setsockopt(zmq.MAXMSGSIZE, MAX_VIEW_MESSAGE_BYTES)
+    viewer.setsockopt(zmq.LINGER, 0)
+    viewer.subscribe(VIEW_TOPIC_PREFIX)
+    viewer.connect(view_address)  # before the first frame: the publisher waits for the pose subscriber
+    config = PublisherConfig(
+        source=str(short_video), address=address, realtime=False, wait_for_subscriber=True,
+        num_poses=2, view_address=view_address, view_width=276,
+    )  # fmt: skip
+    publisher = PublisherThread(config)
+    try:
+        frames = receive_all(address, NUM_FRAMES, publisher)
+        views = []
+        while len(views) < NUM_FRAMES and viewer.poll(TIMEOUT_MS):
+            views.append(decode_view_frame(viewer.recv_multipart()))
+    finally:
+        viewer.close()
+    publisher.join()
+    # the publisher sent the pictures no faster than the poses; with a high-water mark of 1 a few
+    # may be lost, and a gap in `sequence` says so; every picture pairs with its pose frame's index
+    assert views and [v.sequence for v in views] == sorted({v.sequence for v in views})
+    by_index = {f.index: f for f in frames}
+    capture = cv2.VideoCapture(str(short_video))
+    originals = [capture.read()[1] for _ in range(NUM_FRAMES)]
+    capture.release()
+    for view in views:
+        assert view.index == view.sequence and view.index in by_index
+        assert (view.source, view.capture_ts, view.width, view.height, view.dropped) == (
+            "two-people", by_index[view.index].capture_ts, 552, 496, 0,
+        )  # fmt: skip
+        assert view.picture.shape == (248, 276, 3)  # halved: at most 276 wide, aspect kept
+        expected = cv2.resize(originals[view.index], (276, 248), interpolation=cv2.INTER_AREA)
+        assert np.abs(view.picture.astype(np.int16) - expected).mean() < 8.0  # JPEG at quality 80
