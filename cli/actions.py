@@ -94,7 +94,7 @@ def list_actions(
 
 @actions_app.command("add")
 def add(
-    name: str = typer.Argument(..., help="The action's label, e.g. 'jumping jacks'."),
+    name: str = typer.Argument(..., help="The action's label, e.g. 'juggle'."),
     descriptions: list[str] = typer.Option(
         ...,
         "--description",
@@ -112,7 +112,7 @@ def add(
 ) -> None:
     """Add an action described in words; it is recognisable without retraining.
 
-    Example: actzero actions add "jumping jacks" -d "jumps spreading the legs and raising both arms"
+    Example: actzero actions add "juggle" -d "both hands toss and catch balls in front of the chest"
     """
     from actzero.model import registry as reg
 
@@ -174,7 +174,7 @@ def remove(
 ) -> None:
     """Remove an action from the registry (and from a running worker with --control).
 
-    Example: actzero actions remove "jumping jacks" --control tcp://127.0.0.1:5557
+    Example: actzero actions remove "juggle" --control tcp://127.0.0.1:5557
     """
     from actzero.model import registry as reg
 

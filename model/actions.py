@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 MAX_NAME_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 300
-MAX_DESCRIPTIONS = 8
+MAX_DESCRIPTIONS = 16  # a class seen in several data sets merges their descriptions (up to 12 today)
 
 
 @dataclass(frozen=True)

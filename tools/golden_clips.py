@@ -3,7 +3,8 @@
 The bundle's training held out 10% of the data set's clips per class
 (`training.train.stratified_holdout`, the manifest's seed). From the held-out clips of a
 few sources whose archives are small (Bandai Namco set 1, UTD-MHAD, MSR Action3D, NW-UCLA,
-HDM05) this takes, per source, the first `--slice` clips in clip-id order and classifies
+HDM05) this takes, per source, `--slice` clips spread evenly over its held-out clips (clip-id order)
+and classifies
 each file as `actzero classify` would (the bundle's own label set). It records:
 
 - "slice": every one of those clips with its true class, and the accuracy measured on them;
@@ -77,9 +78,10 @@ def main() -> None:
     slice_rows, golden = [], []
     for source, (archive, folder, suffix) in ARCHIVES.items():
         rows = []
-        for i in held:
-            if str(dataset.sources[i]) != source or len(rows) == args.slice:
-                continue
+        mine = [i for i in held if str(dataset.sources[i]) == source]
+        for i in [mine[int(k)] for k in np.linspace(0, len(mine) - 1, min(len(mine), 3 * args.slice))]:
+            if len(rows) == args.slice:
+                break
             stem = str(dataset.clip_ids[i]).split("/")[-1]
             members = _member(args.cache, folder, stem, suffix)
             if members is None:
@@ -87,7 +89,11 @@ def main() -> None:
             path = args.cache / folder / members[0]
             _, joints, fps = read_skeleton_file(path)[0]
             truth = dataset.classes[int(dataset.labels[i])].name
-            predicted = recognizer.classify_skeleton(joints, fps).label
+            try:
+                predicted = recognizer.classify_skeleton(joints, fps).label
+            except ValueError as error:  # e.g. a clip shorter than the model accepts
+                print(f"{source:13s} {stem:45s} skipped: {error}")
+                continue
             rows.append(
                 {
                     "source": source,

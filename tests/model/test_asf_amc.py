@@ -268,7 +268,7 @@ def test_classify_cli_on_an_amc(kick: Path, tmp_path: Path, monkeypatch: pytest.
     result = CliRunner().invoke(app, ["classify", str(kick)])
     assert result.exit_code == 0, result.output
     [line] = [json.loads(text) for text in result.stdout.strip().splitlines()]
-    assert line["clip"] == str(kick) and line["top5"]
+    assert line["clip"] == str(kick) and line["top_k"]
     broken = tmp_path / "HDM_bd_broken.amc"
     broken.write_text(kick.read_text(encoding="latin-1").replace("ltibia", "ltibia x", 1), encoding="latin-1")
     shutil.copy(kick.parent / "HDM_bd.asf", tmp_path / "HDM_bd.asf")

@@ -28,6 +28,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from actzero.cli.main import app
+from actzero.model.actions import MAX_DESCRIPTIONS
 from actzero.model.bundle import Bundle
 from actzero.stream.capture import CaptureError, open_source
 from actzero.stream.control import MAX_REQUEST_BYTES, send_request
@@ -188,7 +189,7 @@ def test_oversized_requests_and_texts_are_refused_and_the_worker_carries_on(core
         long_name = worker.request({"op": "add", "name": "j" * 500, "descriptions": ["A person jumps."]})
         assert not long_name["ok"] and "the limit is 64" in long_name["error"]
         many = worker.request({"op": "add", "name": "jump", "descriptions": [f"jump {i}" for i in range(50)]})
-        assert not many["ok"] and "the limit is 8" in many["error"]
+        assert not many["ok"] and f"the limit is {MAX_DESCRIPTIONS}" in many["error"]
         with pytest.raises(TimeoutError):  # over ZMQ_MAXMSGSIZE: the connection is dropped unread
             send_request(worker.control, {"op": "list", "pad": "x" * MAX_REQUEST_BYTES}, timeout_s=1.0)
         status = worker.status()
