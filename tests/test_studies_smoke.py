@@ -25,7 +25,7 @@ def test_camera_gate_reports_every_tracked_window(tmp_path: Path) -> None:
     video = write_sample_cut(tmp_path / "cut.mp4", seconds=2.5)
     script = [sys.executable, str(STUDIES / "camera_gate.py"), "--video", str(video)]
     done = subprocess.run(
-        [*script, "--add", "jumping jacks: Jumps with arms overhead."],
+        [*script, "--add", "juggle: Both hands toss and catch balls in front of the chest."],
         capture_output=True,
         text=True,
         timeout=180,

@@ -44,14 +44,18 @@ def test_default_bundle_runs_without_torch() -> None:
 
 
 def test_shipped_and_new_actions_share_one_label_set(bundle: Bundle) -> None:
-    new = Action(
-        "jumping jacks", ("A person jumps, spreading the arms overhead and the legs apart, then back.",)
-    )
+    new = Action("juggle", ("Both hands toss and catch balls in a loop in front of the chest.",))
+    assert new.name not in [a.name for a in bundle.actions]
     clf = bundle.fit_classifier([*bundle.actions[:4], new], seed=0)
-    assert clf.labels[-1] == "jumping jacks"
+    assert clf.labels[-1] == "juggle"
     assert list(clf.seen_index[:4]) == [0, 1, 2, 3] and clf.seen_index[-1] == -1
     rng = np.random.default_rng(0)
-    windows = np.stack([canonicalise(rng.normal(0, 0.3, (64, 25, 3)).astype(np.float32)) for _ in range(3)])
+    windows = np.stack(
+        [
+            canonicalise(rng.normal(0, 0.3, (64, 25, 3)).astype(np.float32), bundle.canonical_frame)
+            for _ in range(3)
+        ]
+    )
     probs = clf.probabilities(windows)
     assert probs.shape == (3, 5)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
@@ -73,10 +77,13 @@ def test_the_canonical_frame_is_read_from_the_manifest_with_upright_by_default(
 
     from actzero.model.bundle import BundleError
 
-    assert "canonical_frame" not in bundle.manifest and bundle.canonical_frame == "upright"
+    assert bundle.canonical_frame == bundle.manifest["canonical_frame"] == "gravity"  # the shipped one
     copy = tmp_path / "bundle"
     shutil.copytree(DEFAULT_BUNDLE, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["canonical_frame"]  # a bundle from before the setting existed
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert Bundle.load(copy).canonical_frame == "upright"
     for frame in ("gravity", "upright"):
         (copy / "manifest.json").write_text(json.dumps({**manifest, "canonical_frame": frame}))
         assert Bundle.load(copy).canonical_frame == frame

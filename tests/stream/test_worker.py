@@ -86,7 +86,7 @@ def test_probabilities_are_the_classifier_on_the_resampled_canonical_window(
     seen = [f for f in frames[: result.end_index + 1] if f.num_persons]
     ts = np.array([f.capture_ts for f in seen])
     joints = np.stack([mediapipe_to_ntu(f.world[0], f.visibility[0]) for f in seen])
-    _, window = track_window(ts, joints, bundle.window, bundle.fps, bundle.window)
+    _, window = track_window(ts, joints, bundle.window, bundle.fps, bundle.window, bundle.canonical_frame)
     expected = classifier.probabilities(window[None])[0]
     got = dict(result.top_k)
     np.testing.assert_allclose([got[name] for name in classifier.labels], expected, rtol=1e-4, atol=1e-6)
