@@ -599,3 +599,43 @@ def render_video(
             if progress is not None:
                 progress(frame.index + 1, annotation.frames)
     return writer.codec, writer.note
+
+
+def save_outputs(
+    annotation: Annotation,
+    base: Path,
+    *,
+    csv: bool = False,
+    video_out: bool = False,
+    render_progress: ProgressCallback | None = None,
+) -> tuple[list[Path], float, str | None]:
+    """Write `<base>.actzero.json` and, when asked, the CSV and the annotated video (each atomically).
+
+    Args:
+        annotation: what `annotate_video` found (with `keep_poses=True` for `video_out`).
+        base: the output path without suffix; its folder is created.
+        csv, video_out: also write `<base>.actzero.csv` / `<base>.actzero.mp4`.
+        render_progress: called while the video is rendered.
+
+    Returns:
+        The files written (JSON, CSV, video), the seconds spent rendering, and the renderer's note.
+
+    Raises:
+        OSError: a file cannot be written.
+        ValueError: `video_out` without kept poses.
+    """
+    base.parent.mkdir(parents=True, exist_ok=True)
+    render_s, note = 0.0, None
+    video_path = base.with_name(base.name + VIDEO_SUFFIX)
+    if video_out:
+        began = time.perf_counter()
+        _, note = render_video(annotation, video_path, progress=render_progress)
+        render_s = time.perf_counter() - began
+    written = [base.with_name(base.name + JSON_SUFFIX)]
+    write_json(annotation, written[0])
+    if csv:
+        written.append(base.with_name(base.name + CSV_SUFFIX))
+        write_csv(annotation, written[-1])
+    if video_out:
+        written.append(video_path)
+    return written, render_s, note
