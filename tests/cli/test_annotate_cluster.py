@@ -1,4 +1,8 @@
-"""`actzero annotate --cluster local:2` and `--jobs 2`: each video a task, failures reported per video."""
+"""`actzero annotate --cluster ADDRESS` and `--jobs 2`: each video a task, failures reported per video.
+
+(`--cluster local:N` differs only in starting the LocalCluster itself; bench/bench_annotate.py
+--cluster runs it.)
+"""
 
 import json
 from pathlib import Path
@@ -38,13 +42,20 @@ def _check_outputs(out: Path) -> None:
     assert not [p for p in out.rglob("*") if ".partial" in p.name or p.name.startswith(".")]
 
 
-@pytest.mark.slow  # a local Dask cluster of 2 worker processes, each loading MediaPipe and the model
-def test_local_cluster_writes_both_videos_and_reports_the_bad_one_after_its_retries(folder, tmp_path):
-    pytest.importorskip("distributed")
+@pytest.mark.slow  # a Dask cluster of 2 worker processes, each loading MediaPipe and the model
+def test_cluster_writes_both_videos_and_reports_the_bad_one_after_its_retries(folder, tmp_path):
+    distributed = pytest.importorskip("distributed")
     out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["annotate", str(folder), "--out", str(out), "--csv", "--cluster", "local:2", "--retries", "1"]
-    )
+    # started here and passed by address, as a real cluster would be (`--cluster tcp://host:8786`)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        result = runner.invoke(
+            app,
+            ["annotate", str(folder), "--out", str(out), "--csv"]
+            + ["--cluster", cluster.scheduler_address, "--retries", "1"],
+        )
     assert result.exit_code == 1, result.output
     assert f"failed {folder / 'broken.mp4'} (after 2 tries)" in result.output
     assert "cannot open video" in result.output or "no readable frames" in result.output
@@ -62,7 +73,11 @@ def test_jobs_run_one_process_per_video_with_the_same_outputs(folder, tmp_path):
     _check_outputs(out)
 
 
-def test_a_malformed_cluster_address_is_one_line(folder, tmp_path):
-    result = runner.invoke(app, ["annotate", str(folder), "--out", str(tmp_path), "--cluster", "local:0"])
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [("local:0", "expected local:N"), ("scheduler:8786", "expected local:N or a Dask scheduler address")],
+)
+def test_a_malformed_cluster_address_is_one_line(folder, tmp_path, address, message):
+    result = runner.invoke(app, ["annotate", str(folder), "--out", str(tmp_path), "--cluster", address])
     assert result.exit_code == 1
-    assert "expected local:N" in result.output and "Traceback" not in result.output
+    assert message in result.output and "Traceback" not in result.output
