@@ -150,7 +150,7 @@ def annotate(
         None,
         "--cluster",
         help="Run each video as a task on Dask: local:N starts N local workers, tcp://host:8786 uses a "
-        'running scheduler (needs pip install -e ".[cluster]"; docs/cluster.md).',
+        "running scheduler (needs the 'cluster' extra; docs/cluster.md).",
     ),
     retries: int = typer.Option(
         2, "--retries", min=0, max=10, help="With --cluster: more tries for a video that fails."
@@ -321,6 +321,7 @@ def _annotate_in_parallel(
 
     Each finished video is passed to `report`; each failure is printed and added to `failed`.
     """
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from actzero.stream.capture import CaptureError
@@ -339,7 +340,11 @@ def _annotate_in_parallel(
             tries = f" (after {retries + 1} tries)" if cluster and retries else ""
             expected = isinstance(error, CaptureError | OSError | ValueError)
             message = str(error) if expected else f"{type(error).__name__}: {error}"
-            console.print(f"[red]failed[/] {job.video}{tries}: {message}", highlight=False, soft_wrap=True)
+            console.print(
+                f"[red]failed[/] {escape(str(job.video))}{tries}: {escape(message)}",
+                highlight=False,
+                soft_wrap=True,
+            )
             failed.append((job.video, message))
 
         try:
@@ -349,5 +354,5 @@ def _annotate_in_parallel(
                 run_in_processes(jobs, processes, on_done)
         except ClusterError as exc:
             progress.stop()
-            console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
