@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from actzero.cli.main import app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from actzero.stream.annotate import Annotation
+    from actzero.stream.cluster import AnnotateJob
 
 
 class _Refused(Exception):
@@ -123,6 +131,30 @@ def annotate(
         None, "--actions", help="Label set: a text file of 'name: description' lines (default: the registry)."
     ),
     num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+    pose_every: int = typer.Option(
+        1,
+        "--pose-every",
+        min=1,
+        max=8,
+        help="Estimate poses on every Nth frame only and interpolate the others (faster; labels can "
+        "differ: BENCHMARKS.md).",
+    ),
+    pose_width: int | None = typer.Option(
+        None,
+        "--pose-width",
+        min=32,
+        help="Downscale frames wider than this for pose estimation (faster; labels can differ).",
+    ),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Videos annotated at once, one process each."),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        help="Run each video as a task on Dask: local:N starts N local workers, tcp://host:8786 uses a "
+        "running scheduler (needs the 'cluster' extra; docs/cluster.md).",
+    ),
+    retries: int = typer.Option(
+        2, "--retries", min=0, max=10, help="With --cluster: more tries for a video that fails."
+    ),
     verbose: bool = typer.Option(False, "--verbose", help="Show MediaPipe's native start-up log."),
 ) -> None:
     """Recognise the actions of every person in videos and write a timeline per video.
@@ -132,10 +164,11 @@ def annotate(
     sub-path under --out. The outputs are checked before any video is processed. An unreadable
     video is reported and skipped (exit code 1 at the end).
 
+    With --jobs N, N videos are annotated at once (one process each); with --cluster, each video
+    is a task on a Dask cluster (docs/cluster.md), retried up to --retries more times.
+
     Example: actzero annotate clip.mp4 videos/ --out annotations --csv --video-out
     """
-    import time
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
@@ -146,6 +179,7 @@ def annotate(
     from actzero.model.registry import RegistryError
     from actzero.stream import annotate as ann
     from actzero.stream.capture import SAMPLE_VIDEO, CaptureError
+    from actzero.stream.cluster import AnnotateJob
     from actzero.stream.pose import PoseOptions
 
     console = Console(stderr=True)
@@ -163,7 +197,47 @@ def annotate(
         raise typer.Exit(1) from None
 
     failed: list[tuple[Path, str]] = []
-    done: list[tuple[ann.Annotation, Path, float]] = []
+    done: list[ann.Annotation] = []
+
+    def report(
+        video: Path, annotation: ann.Annotation, written: list[Path], render_s: float, note: str | None
+    ) -> None:
+        done.append(annotation)
+        rendered = f", video rendered in {render_s:.1f} s" if video_out else ""
+        console.print(
+            f"[green]wrote[/] {', '.join(str(p) for p in written)} ({annotation.duration_s:.1f} s of video "
+            f"processed in {annotation.processing_s:.1f} s{rendered}, "
+            f"{_plural(len(annotation.persons), 'track')})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if note:
+            console.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+    if cluster is not None or jobs > 1:
+        _annotate_in_parallel(
+            [
+                AnnotateJob(
+                    video,
+                    out / name,
+                    tuple(recognizer.actions),
+                    csv=csv,
+                    video_out=video_out,
+                    num_poses=num_poses,
+                    pose_every=pose_every,
+                    pose_width=pose_width,
+                )
+                for video, name in videos
+            ],
+            jobs,
+            cluster,
+            retries,
+            console,
+            report,
+            failed,
+        )
+        videos_done = {a.video: a for a in done}  # print the tables in the order given
+        done = [videos_done[video] for video, _ in videos if video in videos_done]
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -171,9 +245,7 @@ def annotate(
         TextColumn("frames"),
         TimeRemainingColumn(),
     )
-    for video, name in videos:
-        json_path, written = out / f"{name}{ann.JSON_SUFFIX}", []
-        render_s, note = 0.0, None
+    for video, name in videos if cluster is None and jobs == 1 else []:
         try:
             with Progress(*columns, console=console, transient=False) as progress:
                 task = progress.add_task(f"{video.name}", total=None)
@@ -189,44 +261,27 @@ def annotate(
                     pose_options=PoseOptions(num_poses=num_poses, native_logs=verbose),
                     progress=step,
                     keep_poses=video_out,
+                    pose_every=pose_every,
+                    pose_width=pose_width,
                 )
-                if video_out:
-                    render = progress.add_task("  rendering", total=annotation.frames)
-                    began = time.perf_counter()
-                    video_path = out / f"{name}{ann.VIDEO_SUFFIX}"
-                    _, note = ann.render_video(
-                        annotation,
-                        video_path,
-                        progress=lambda n, total, render=render: progress.update(
-                            render, completed=n, total=total
-                        ),
-                    )
-                    render_s = time.perf_counter() - began
-            ann.write_json(annotation, json_path)
-            written.append(json_path)
-            if csv:
-                ann.write_csv(annotation, out / f"{name}{ann.CSV_SUFFIX}")
-                written.append(out / f"{name}{ann.CSV_SUFFIX}")
-            if video_out:
-                written.append(video_path)
+                render = progress.add_task("  rendering", total=annotation.frames) if video_out else None
+                written, render_s, note = ann.save_outputs(
+                    annotation,
+                    out / name,
+                    csv=csv,
+                    video_out=video_out,
+                    render_progress=lambda n, total, render=render: progress.update(
+                        render, completed=n, total=total
+                    ),
+                )
         except (CaptureError, OSError, ValueError) as exc:
             console.print(f"[red]skipped[/] {video}: {exc}")
             failed.append((video, str(exc)))
             continue
-        done.append((annotation, json_path, annotation.processing_s))
-        tracks = len(annotation.persons)
-        rendered = f", video rendered in {render_s:.1f} s" if video_out else ""
-        console.print(
-            f"[green]wrote[/] {', '.join(str(p) for p in written)} ({annotation.duration_s:.1f} s of video "
-            f"processed in {annotation.processing_s:.1f} s{rendered}, {_plural(tracks, 'track')})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if note:
-            console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        report(video, annotation, written, render_s, note)
 
     output = Console()
-    for annotation, _, _ in done:
+    for annotation in done:
         table = Table(title=f"{annotation.video.name}: actions per person", title_justify="left")
         for column in ("track", "from", "to", "action", "score", "runner-up"):
             table.add_column(column)
@@ -251,3 +306,53 @@ def annotate(
     if failed:
         console.print(f"[red]{len(failed)} of {len(videos)} files failed[/]")
         raise typer.Exit(1)
+
+
+def _annotate_in_parallel(
+    jobs: list[AnnotateJob],
+    processes: int,
+    cluster: str | None,
+    retries: int,
+    console: Console,
+    report: Callable[[Path, Annotation, list[Path], float, str | None], None],
+    failed: list[tuple[Path, str]],
+) -> None:
+    """Run the jobs in `processes` local processes, or on the Dask cluster `cluster`, with a bar of videos.
+
+    Each finished video is passed to `report`; each failure is printed and added to `failed`.
+    """
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from actzero.stream.capture import CaptureError
+    from actzero.stream.cluster import ClusterError, run_in_processes, run_on_dask
+
+    where = f"on {cluster}" if cluster else f"in {processes} processes"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("videos"))
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task(f"annotating {where}", total=len(jobs))
+
+        def on_done(job, result, error) -> None:
+            progress.advance(task)
+            if error is None:
+                report(job.video, result.annotation, result.written, result.render_s, result.note)
+                return
+            tries = f" (after {retries + 1} tries)" if cluster and retries else ""
+            expected = isinstance(error, CaptureError | OSError | ValueError)
+            message = str(error) if expected else f"{type(error).__name__}: {error}"
+            console.print(
+                f"[red]failed[/] {escape(str(job.video))}{tries}: {escape(message)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            failed.append((job.video, message))
+
+        try:
+            if cluster is not None:
+                run_on_dask(jobs, cluster, on_done, retries=retries)
+            else:
+                run_in_processes(jobs, processes, on_done)
+        except ClusterError as exc:
+            progress.stop()
+            console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None

@@ -6,6 +6,12 @@ of each tracked person into time segments (`segments_from_results`). `write_json
 `write_csv` save the result atomically; `render_video` draws the skeletons, track ids and
 the segment labels into a copy of the video. The JSON schema is docs/annotation-schema.md.
 
+Speed (BENCHMARKS.md "Annotating a video"): a thread decodes ahead of the pose estimator, so the
+two overlap on two cores; MediaPipe can see a downscaled frame (`pose_width`: its detector works at
+224x224 and its landmark model on 256x256 crops, and the landmarks are normalised, so they keep
+the video's coordinates); with `pose_every` = N only every Nth frame is estimated and the
+landmarks of the frames in between are interpolated linearly (persons matched by position).
+
 Times are seconds from the start of the video: the frames are on the media clock (stream/frames.py
 `MEDIA_CLOCK`, ``capture_ts`` = the frame's time in the video), so the worker's window timestamps
 are media times and its results carry no latency (`ActionResult.latency_ms` is None).
@@ -13,11 +19,14 @@ are media times and its results carry no latency (`ActionResult.latency_ms` is N
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import itertools
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,10 +36,10 @@ import numpy as np
 
 from actzero.model.atomic_write import atomic_path, write_text_atomic
 from actzero.model.bundle import MANIFEST
-from actzero.stream.capture import VideoFileSource
+from actzero.stream.capture import CapturedFrame, VideoFileSource
 from actzero.stream.draw import Caption, draw_poses, draw_status
 from actzero.stream.frames import MEDIA_CLOCK, PoseFrame, pose_frame
-from actzero.stream.pose import PoseEstimator, PoseOptions
+from actzero.stream.pose import PoseEstimator, PoseOptions, PoseResult
 from actzero.stream.results import ActionResult
 from actzero.stream.video_writer import VideoWriter
 from actzero.stream.worker import WorkerCore
@@ -42,6 +51,14 @@ CSV_SUFFIX = ".actzero.csv"
 VIDEO_SUFFIX = ".actzero.mp4"
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 TOP_K = 5
+POSE_WIDTH = 640
+"""Default width MediaPipe sees (frames wider than this are downscaled for pose estimation only)."""
+POSE_EVERY = 2
+"""Default: estimate every 2nd frame, interpolate the other (the worker resamples to 30 fps anyway)."""
+MATCH_DISTANCE = 0.1
+"""Largest move (normalised image units) of a person's mean landmark between two estimated frames
+for the frames in between to be interpolated; a person who moved more is left out of them."""
+_DECODE_AHEAD = 8
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` (total 0 when unknown)."""
@@ -100,6 +117,9 @@ class Annotation:
     actions: list[dict]
     persons: list[PersonTrack]
     processing_s: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per stage: "decode" (on its own thread, overlapping the others), "pose"
+    (downscaling, MediaPipe and interpolation) and "worker" (tracking, windows, classification)."""
     pose_frames: list[tuple[PoseFrame, np.ndarray]] = field(default_factory=list, repr=False)
 
     @property
@@ -253,6 +273,170 @@ def video_pose_frames(
             progress(captured.index + 1, total)
 
 
+def decoded_ahead(
+    source: VideoFileSource, depth: int = _DECODE_AHEAD, timings: dict[str, float] | None = None
+) -> Iterator[CapturedFrame]:
+    """The frames of `source`, decoded by a background thread up to `depth` frames ahead.
+
+    Decoding (OpenCV/FFmpeg, which releases the GIL) then overlaps with pose estimation.
+    A decoding error is raised here, in the consumer. Leaving the loop early stops the thread.
+    `timings["decode"]` accumulates the seconds spent decoding, when given.
+    """
+    frames: queue.Queue[CapturedFrame | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: CapturedFrame | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                frames.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            while True:
+                began = time.perf_counter()
+                captured = source.read()
+                if timings is not None:
+                    timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - began
+                if not put(captured) or captured is None:
+                    return
+        except BaseException as error:  # handed to the consumer
+            put(error)
+
+    thread = threading.Thread(target=decode, name="annotate-decoder", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = frames.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _mean_positions(poses: PoseResult) -> np.ndarray:
+    return poses.image[:, :, :2].mean(axis=1)
+
+
+def interpolate_poses(before: PoseResult, after: PoseResult, weight: float, timestamp_ms: int) -> PoseResult:
+    """The poses between two estimated frames, `weight` of the way from `before` to `after`.
+
+    Persons are paired greedily by the distance of their mean landmark (closest pairs first);
+    a pair further apart than `MATCH_DISTANCE` and an unpaired person are left out.
+
+    Args:
+        before, after: the estimated poses on either side.
+        weight: in [0, 1]: 0 gives `before`'s landmarks, 1 `after`'s.
+        timestamp_ms: the media time of the frame in between.
+
+    Returns:
+        The interpolated poses, in `before`'s person order.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be in [0, 1], got {weight}")
+    pairs: list[tuple[int, int]] = []
+    if before.num_persons and after.num_persons:
+        distance = np.linalg.norm(_mean_positions(before)[:, None] - _mean_positions(after)[None], axis=-1)
+        used_before: set[int] = set()
+        used_after: set[int] = set()
+        for flat in np.argsort(distance, axis=None).tolist():
+            i, j = divmod(flat, after.num_persons)
+            if distance[i, j] > MATCH_DISTANCE:
+                break
+            if i not in used_before and j not in used_after:
+                pairs.append((i, j))
+                used_before.add(i)
+                used_after.add(j)
+        pairs.sort()
+    first = [i for i, _ in pairs]
+    second = [j for _, j in pairs]
+
+    def mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return ((1.0 - weight) * a[first] + weight * b[second]).astype(np.float32)
+
+    return PoseResult(
+        mix(before.image, after.image),
+        mix(before.world, after.world),
+        mix(before.visibility, after.visibility),
+        int(timestamp_ms),
+    )
+
+
+def _estimate(pose: PoseEstimator, captured: CapturedFrame, pose_width: int | None) -> PoseResult:
+    """MediaPipe on one frame, downscaled (area-averaged) to `pose_width` when it is wider."""
+    image = captured.image
+    if pose_width is not None and image.shape[1] > pose_width:
+        import cv2
+
+        height = max(1, round(image.shape[0] * pose_width / image.shape[1]))
+        image = cv2.resize(image, (pose_width, height), interpolation=cv2.INTER_AREA)
+    return pose.process(image, captured.timestamp_ms)
+
+
+def estimated_frames(
+    frames: Iterator[CapturedFrame],
+    pose: PoseEstimator,
+    *,
+    pose_every: int = 1,
+    pose_width: int | None = None,
+    timings: dict[str, float] | None = None,
+) -> Iterator[tuple[CapturedFrame, PoseResult]]:
+    """Each frame with its poses: estimated on every `pose_every`-th frame (and the last one),
+    interpolated (`interpolate_poses`) on the frames in between.
+
+    `timings["pose"]` accumulates the seconds spent estimating and interpolating, when given.
+
+    Raises:
+        ValueError: `pose_every` below 1 or `pose_width` below 32.
+    """
+    if pose_every < 1:
+        raise ValueError(f"pose_every must be at least 1, got {pose_every}")
+    if pose_width is not None and pose_width < 32:
+        raise ValueError(f"pose_width must be at least 32 pixels, got {pose_width}")
+    previous: tuple[CapturedFrame, PoseResult] | None = None
+    pending: list[CapturedFrame] = []
+    spent = timings if timings is not None else {}
+
+    def estimate(captured: CapturedFrame) -> tuple[CapturedFrame, PoseResult]:
+        began = time.perf_counter()
+        poses = _estimate(pose, captured, pose_width)
+        spent["pose"] = spent.get("pose", 0.0) + time.perf_counter() - began
+        return captured, poses
+
+    def fill(estimated: tuple[CapturedFrame, PoseResult]) -> Iterator[tuple[CapturedFrame, PoseResult]]:
+        assert previous is not None
+        (start, before), (end, after) = previous, estimated
+        for skipped in pending:
+            began = time.perf_counter()
+            weight = (skipped.index - start.index) / (end.index - start.index)
+            poses = interpolate_poses(before, after, weight, skipped.timestamp_ms)
+            spent["pose"] = spent.get("pose", 0.0) + time.perf_counter() - began
+            yield skipped, poses
+        pending.clear()
+
+    for captured in frames:
+        if previous is not None and captured.index - previous[0].index < pose_every:
+            pending.append(captured)
+            continue
+        current = estimate(captured)
+        if pending:
+            yield from fill(current)
+        yield current
+        previous = current
+    if pending:  # the video ends between two estimated frames: estimate its last frame
+        last = pending.pop()
+        current = estimate(last)
+        yield from fill(current)
+        yield current
+
+
 def annotate_video(
     path: Path,
     core: WorkerCore,
@@ -260,6 +444,8 @@ def annotate_video(
     pose_options: PoseOptions | None = None,
     progress: ProgressCallback | None = None,
     keep_poses: bool = False,
+    pose_every: int = 1,
+    pose_width: int | None = None,
 ) -> Annotation:
     """Recognise the actions of every person in a video file.
 
@@ -271,13 +457,21 @@ def annotate_video(
         progress: called after each frame.
         keep_poses: keep every frame's poses and track ids in `Annotation.pose_frames`
             (needed by `render_video`).
+        pose_every: estimate the poses of every Nth frame only, interpolating the others
+            (1 = every frame).
+        pose_width: downscale frames wider than this for pose estimation (None = native size).
 
     Returns:
         The annotation.
 
     Raises:
         actzero.stream.capture.CaptureError: the file is missing, not a video or has no frames.
+        ValueError: `pose_every` or `pose_width` out of range.
     """
+    if pose_every < 1:
+        raise ValueError(f"pose_every must be at least 1, got {pose_every}")
+    if pose_width is not None and pose_width < 32:
+        raise ValueError(f"pose_width must be at least 32 pixels, got {pose_width}")
     began = time.perf_counter()
     path = Path(path)
     total = _frame_count(path)
@@ -285,13 +479,22 @@ def annotate_video(
     results: list[ActionResult] = []
     seen: dict[int, list[float]] = {}
     kept: list[tuple[PoseFrame, np.ndarray]] = []
+    stages = {"decode": 0.0, "pose": 0.0, "worker": 0.0}
     frames = 0
     try:
         with (
             VideoFileSource(path, realtime=False) as source,
             PoseEstimator.create(pose_options or PoseOptions()) as pose,
+            contextlib.closing(decoded_ahead(source, timings=stages)) as frames_in,  # before source
         ):
-            for frame in video_pose_frames(source, pose, name, progress, total):
+            estimated = estimated_frames(
+                frames_in, pose, pose_every=pose_every, pose_width=pose_width, timings=stages
+            )
+            for captured, poses in estimated:
+                frame = pose_frame(
+                    name, captured.index, poses, source.width, source.height, clock=MEDIA_CLOCK
+                )
+                began_worker = time.perf_counter()
                 frames += 1
                 results.extend(core.process(frame))
                 track_ids = core.track_ids(frame.source)
@@ -299,7 +502,12 @@ def annotate_video(
                     seen.setdefault(track, []).append(frame.capture_ts)
                 if keep_poses:
                     kept.append((frame, track_ids))
+                stages["worker"] += time.perf_counter() - began_worker
+                if progress is not None:
+                    progress(frames, total)
+            began_worker = time.perf_counter()
             results.extend(core.classify_ready(flush=True))
+            stages["worker"] += time.perf_counter() - began_worker
             fps, width, height = source.fps, source.width, source.height
     finally:
         core.expire_idle_sources(-1.0)  # forget this video's tracks (batch: every source is done)
@@ -326,6 +534,7 @@ def annotate_video(
         actions=[{"name": a.name, "descriptions": list(a.descriptions)} for a in core.actions],
         persons=persons,
         processing_s=time.perf_counter() - began,
+        stages=stages,
         pose_frames=kept,
     )
 
@@ -390,3 +599,43 @@ def render_video(
             if progress is not None:
                 progress(frame.index + 1, annotation.frames)
     return writer.codec, writer.note
+
+
+def save_outputs(
+    annotation: Annotation,
+    base: Path,
+    *,
+    csv: bool = False,
+    video_out: bool = False,
+    render_progress: ProgressCallback | None = None,
+) -> tuple[list[Path], float, str | None]:
+    """Write `<base>.actzero.json` and, when asked, the CSV and the annotated video (each atomically).
+
+    Args:
+        annotation: what `annotate_video` found (with `keep_poses=True` for `video_out`).
+        base: the output path without suffix; its folder is created.
+        csv, video_out: also write `<base>.actzero.csv` / `<base>.actzero.mp4`.
+        render_progress: called while the video is rendered.
+
+    Returns:
+        The files written (JSON, CSV, video), the seconds spent rendering, and the renderer's note.
+
+    Raises:
+        OSError: a file cannot be written.
+        ValueError: `video_out` without kept poses.
+    """
+    base.parent.mkdir(parents=True, exist_ok=True)
+    render_s, note = 0.0, None
+    video_path = base.with_name(base.name + VIDEO_SUFFIX)
+    if video_out:
+        began = time.perf_counter()
+        _, note = render_video(annotation, video_path, progress=render_progress)
+        render_s = time.perf_counter() - began
+    written = [base.with_name(base.name + JSON_SUFFIX)]
+    write_json(annotation, written[0])
+    if csv:
+        written.append(base.with_name(base.name + CSV_SUFFIX))
+        write_csv(annotation, written[-1])
+    if video_out:
+        written.append(video_path)
+    return written, render_s, note
