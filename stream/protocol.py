@@ -210,16 +210,17 @@ def _check_int(header: dict[str, Any], name: str, low: int, high: int) -> None:
         raise ProtocolError(f"header field {name}={value} is out of range [{low}, {high}]")
 
 
-def _check_header(header: dict[str, Any]) -> None:
-    missing = sorted(set(_HEADER_FIELDS) - set(header))
-    extra = sorted(set(header) - set(_HEADER_FIELDS))
+def _check_common(header: dict[str, Any], fields: dict[str, type], version: int, what: str) -> None:
+    """The checks every message header shares: its fields and their types, version, source, time."""
+    missing = sorted(set(fields) - set(header))
+    extra = sorted(set(header) - set(fields))
     if missing or extra:
         raise ProtocolError(f"header fields: missing {missing}, unexpected {extra[:8]}")
-    if type(header["version"]) is not int or header["version"] != VERSION:
+    if type(header["version"]) is not int or header["version"] != version:
         raise ProtocolError(
-            f"unknown protocol version {_short(header['version'])} (this decoder reads {VERSION})"
+            f"unknown {what} version {_short(header['version'])} (this decoder reads {version})"
         )
-    for name, kind in _HEADER_FIELDS.items():
+    for name, kind in fields.items():
         value = header[name]
         if kind is float and type(value) is int:  # JSON writes 1.0 as 1.0, but be lenient with ints
             header[name] = value = float(value)
@@ -231,12 +232,16 @@ def _check_header(header: dict[str, Any]) -> None:
             f"source {_short(source)} must be 1-{MAX_SOURCE_CHARS} characters of A-Z a-z 0-9 . _ - "
             "(starting with a letter or digit)"
         )
+    if not math.isfinite(header["capture_ts"]) or header["capture_ts"] < 0:
+        raise ProtocolError(f"capture_ts must be a finite time >= 0, got {header['capture_ts']}")
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    _check_common(header, _HEADER_FIELDS, VERSION, "protocol")
     _check_int(header, "index", 0, MAX_INDEX)
     _check_int(header, "width", 1, MAX_IMAGE_SIDE)
     _check_int(header, "height", 1, MAX_IMAGE_SIDE)
     _check_int(header, "persons", 0, MAX_PERSONS)
-    if not math.isfinite(header["capture_ts"]) or header["capture_ts"] < 0:
-        raise ProtocolError(f"capture_ts must be a finite time >= 0, got {header['capture_ts']}")
     if header["dtype"] != DTYPE:
         raise ProtocolError(f"dtype must be {DTYPE!r}, got {_short(header['dtype'])}")
     if header["shapes"] != _shapes(header["persons"]):
@@ -433,32 +438,11 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 
 
 def _check_view_header(header: dict[str, Any]) -> None:
-    missing = sorted(set(_VIEW_HEADER_FIELDS) - set(header))
-    extra = sorted(set(header) - set(_VIEW_HEADER_FIELDS))
-    if missing or extra:
-        raise ProtocolError(f"header fields: missing {missing}, unexpected {extra[:8]}")
-    if type(header["version"]) is not int or header["version"] != VIEW_VERSION:
-        raise ProtocolError(
-            f"unknown view message version {_short(header['version'])} (this decoder reads {VIEW_VERSION})"
-        )
-    for name, kind in _VIEW_HEADER_FIELDS.items():
-        value = header[name]
-        if kind is float and type(value) is int:
-            header[name] = value = float(value)
-        if type(value) is not kind:
-            raise ProtocolError(f"header field {name} must be {kind.__name__}, got {type(value).__name__}")
-    source = header["source"]
-    if len(source) > MAX_SOURCE_CHARS or not _SOURCE_PATTERN.fullmatch(source):
-        raise ProtocolError(
-            f"source {_short(source)} must be 1-{MAX_SOURCE_CHARS} characters of A-Z a-z 0-9 . _ - "
-            "(starting with a letter or digit)"
-        )
+    _check_common(header, _VIEW_HEADER_FIELDS, VIEW_VERSION, "view message")
     for name in ("index", "sequence", "dropped"):
         _check_int(header, name, 0, MAX_COUNT)
     _check_int(header, "width", 1, MAX_IMAGE_SIDE)
     _check_int(header, "height", 1, MAX_IMAGE_SIDE)
-    if not math.isfinite(header["capture_ts"]) or header["capture_ts"] < 0:
-        raise ProtocolError(f"capture_ts must be a finite time >= 0, got {header['capture_ts']}")
     if header["encoding"] not in VIEW_ENCODINGS:
         raise ProtocolError(
             f"encoding must be one of {list(VIEW_ENCODINGS)}, got {_short(header['encoding'])}"
