@@ -341,33 +341,28 @@ def score_holdout(
         idle_label=None,
     )
     truth_clip_ids = test.clip_labels
+
+    def scores_among(columns: list[int], probs: np.ndarray) -> dict:
+        """_scores with labels re-indexed to `columns` (the label set the probabilities are over)."""
+        at = {c: i for i, c in enumerate(columns)}
+        groups = {
+            g: [at[ids[n]] for n in names_]
+            for g, names_ in (("novel", plan.novel), ("familiar", plan.familiar))
+        }
+        return _scores(
+            probs,
+            np.array([at[c] for c in test.features.labels], dtype=np.int64),
+            test.clip,
+            np.array([at[c] for c in truth_clip_ids], dtype=np.int64),
+            groups,
+        )
+
     # ZSL: the held-out source's own classes
-    zsl_probs = softmax(model.logits(test.features.features, target) / latent_t)
-    groups = {
-        "novel": [target.index(ids[n]) for n in plan.novel],
-        "familiar": [target.index(ids[n]) for n in plan.familiar],
-    }
-    zsl = _scores(
-        zsl_probs,
-        np.array([target.index(c) for c in test.features.labels], dtype=np.int64),
-        test.clip,
-        np.array([target.index(c) for c in truth_clip_ids], dtype=np.int64),
-        groups,
-    )
+    zsl = scores_among(target, softmax(model.logits(test.features.features, target) / latent_t))
     # GZSL: training classes (the backbone's seen side) + the novel classes
     latent = model.logits(test.features.features, union)
     gzsl_probs = combine_experts(test.features.logits, latent, np.arange(len(train_classes)), calib)
-    union_groups = {
-        "novel": [union.index(ids[n]) for n in plan.novel],
-        "familiar": [union.index(ids[n]) for n in plan.familiar],
-    }
-    gzsl = _scores(
-        gzsl_probs,
-        np.array([union.index(c) for c in test.features.labels], dtype=np.int64),
-        test.clip,
-        np.array([union.index(c) for c in truth_clip_ids], dtype=np.int64),
-        union_groups,
-    )
+    gzsl = scores_among(union, gzsl_probs)
     has, clip_probs = _clip_mean(gzsl_probs, test.clip, len(truth_clip_ids))
     training_only = [union.index(c) for c in train_classes if c not in target]
     gzsl["share_to_training_only"] = (

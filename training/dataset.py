@@ -262,7 +262,8 @@ def _synthetic_clips(table: list[dict], per_class: int, seed: int) -> tuple[list
     return clips, "included"
 
 
-def _class_licence(source: str) -> str:
+def source_licence(source: str) -> str:
+    """The licence of a source's clips (Bandai, the new sources, or synthetic)."""
     if source == bandai.SOURCE:
         return bandai.LICENCE
     return SOURCE_LICENCES.get(source, SYNTHETIC_LICENCE)
@@ -297,7 +298,7 @@ def _source_clip(clip: SourceClip, source: str, name: str) -> _Clip:
         joints=joints,
         clip_id=f"{source}/{clip.clip_id}",
         source=source,
-        licence=_class_licence(source),
+        licence=source_licence(source),
         actor=f"{source}/{clip.subject}" if clip.subject else "",
         style="",
         tag=clip.label,
@@ -449,7 +450,7 @@ def build_dataset(
             name,
             descriptions[name],
             defined_by[name],
-            "; ".join(dict.fromkeys(_class_licence(s) for s in _in_order(clip_sources[name]))),
+            "; ".join(dict.fromkeys(source_licence(s) for s in _in_order(clip_sources[name]))),
             _in_order(clip_sources[name]),
         )
         for name in names
@@ -481,7 +482,7 @@ def build_dataset(
             },
             "classes_without_clips": [n for n in table_names if n not in present],
             "licences": {
-                s: {"licence": _class_licence(s)}
+                s: {"licence": source_licence(s)}
                 | ({"attribution": bandai.ATTRIBUTION} if s == bandai.SOURCE else {})
                 for s in chosen
             },
