@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from actzero.cli.main import app
+from actzero.model.canonical import CANONICAL_FRAMES
 
 DEFAULT_DATASET = Path("cache") / "dataset-v3.npz"
 DEFAULT_BUNDLE_OUT = Path("model") / "assets" / "default_bundle"
@@ -45,8 +46,14 @@ def train(
     frame: str = typer.Option(
         "gravity",
         "--frame",
-        help="Canonical frame of the model input: gravity (world up kept, heading removed) or upright "
-        "(spine re-levelled, the bundles before issue 14).",
+        help="Canonical frame of the model input: gravity (world up kept, heading removed), upright "
+        "(spine re-levelled, the bundles before issue 14) or image (2D: the camera's picture only).",
+    ),
+    camera_error: bool = typer.Option(
+        False,
+        "--camera-error",
+        help="Train with the MediaPipe error model (jitter and depth scaling measured on real video; "
+        "studies/camera_error.py).",
     ),
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
@@ -59,6 +66,7 @@ def train(
 
     from rich.console import Console
 
+    from actzero.training.augment import AugmentConfig
     from actzero.training.train import TrainConfig, train_default_bundle
 
     console = Console()
@@ -74,10 +82,17 @@ def train(
         except (OSError, ValueError, KeyError) as error:
             console.print(f"[red]error:[/red] cannot read metrics from {metrics}: {error}")
             raise typer.Exit(1) from None
-    if frame not in ("upright", "gravity"):
-        console.print(f"[red]error:[/red] --frame must be upright or gravity, not {frame!r}")
+    if frame not in CANONICAL_FRAMES:
+        known = ", ".join(CANONICAL_FRAMES)
+        console.print(f"[red]error:[/red] --frame must be one of {known}, not {frame!r}")
         raise typer.Exit(1)
-    config = replace(TrainConfig(), threads=threads, text_weight=text_weight, canonical_frame=frame)
+    config = replace(
+        TrainConfig(),
+        threads=threads,
+        text_weight=text_weight,
+        canonical_frame=frame,
+        augment=AugmentConfig(camera_error=camera_error),
+    )
     if epochs:
         config = replace(config, epochs=epochs)
     started = time.time()
@@ -124,18 +139,26 @@ def evaluate(
         "all",
         "--holdout",
         help="cross-source: comma-separated held-out sources (default: utd-mhad, kinder-gator, "
-        "nw-ucla, msr-action3d, citi, hdm05).",
+        "nw-ucla, msr-action3d, citi, hdm05); penn-action adds Penn Action's real-video 2D joints "
+        "(test only, z = 0).",
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
     frame: str = typer.Option(
         "upright",
         "--frame",
-        help="Canonical frame of the model input: upright (spine re-levelled) or gravity (world up kept).",
+        help="Canonical frame of the model input: upright (spine re-levelled), gravity (world up kept) "
+        "or image (2D: the camera's picture only).",
     ),
     latent_score: str = typer.Option(
         "linear", "--latent-score", help="cross-source: SA-DVAE latent scoring, linear or cosine."
     ),
     device: str = typer.Option("cpu", "--device", help="torch device of the backbones (cpu, cuda)."),
+    camera_error: bool = typer.Option(
+        False,
+        "--camera-error",
+        help="Train with the MediaPipe error model (jitter and depth scaling measured on real video; "
+        "studies/camera_error.py).",
+    ),
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -151,6 +174,7 @@ def evaluate(
 
     from rich.console import Console
 
+    from actzero.training.augment import AugmentConfig
     from actzero.training.dataset import SYNTHETIC_SOURCE, select_sources
     from actzero.training.evaluate import EvalConfig, markdown_table, search_sadvae
     from actzero.training.evaluate import evaluate as run_evaluation
@@ -165,11 +189,28 @@ def evaluate(
     except (OSError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
-    if frame not in ("upright", "gravity") or latent_score not in ("linear", "cosine"):
-        console.print("[red]error:[/red] --frame must be upright or gravity, --latent-score linear or cosine")
+    if frame not in CANONICAL_FRAMES or latent_score not in ("linear", "cosine"):
+        console.print(
+            f"[red]error:[/red] --frame must be one of {', '.join(CANONICAL_FRAMES)}, "
+            "--latent-score linear or cosine"
+        )
         raise typer.Exit(1)
-    base = TrainConfig(threads=threads, text_weight=text_weight, canonical_frame=frame, device=device)
+    base = TrainConfig(
+        threads=threads,
+        text_weight=text_weight,
+        canonical_frame=frame,
+        device=device,
+        augment=AugmentConfig(camera_error=camera_error),
+    )
     if protocol == "cross-source":
+        if "penn-action" in holdout.split(","):
+            from actzero.training.penn import with_penn_action
+
+            try:
+                data = with_penn_action(data, shared, dataset.parent)
+            except (OSError, ValueError) as error:
+                console.print(f"[red]error:[/red] {error}")
+                raise typer.Exit(1) from None
         _cross_source(data, out, holdout, epochs, base, latent_score, console)
         return
     data = select_sources(data, ("bandai-namco", SYNTHETIC_SOURCE))  # today's protocol, today's clips

@@ -28,6 +28,16 @@ about the vertical, takes over, blended by how vertical the left -> right direct
 Origin, unit and the rest are as in the upright frame. Camera pitch and roll stay in the
 gravity frame (training augments them: training/augment.py).
 
+The "image" frame is the 2D route (`canonicalise_image`): the model sees only the picture a
+camera takes, x to the image's right and y up, z = 0. Input +y must be the image's up; depth
+(input z) is dropped, so a camera-space clip (Kinect) becomes its own sensor's view and a
+MediaPipe pose its image landmarks. Only the 13 joints every 2D source has (head, shoulders,
+elbows, wrists, hips, knees, ankles: Penn Action's set) are read; the spine joints and the neck
+are rebuilt from them, hands and feet sit on the wrists and ankles. Origin: the hips' midpoint
+in every frame; unit: the median 2D torso length plus the longer leg. Nothing is rotated (the
+view cannot be undone in 2D; training shows the model many virtual camera views) and bone
+lengths are kept (foreshortening is what 2D shows of depth).
+
 Missing joints are filled per joint by linear interpolation in time, then by the nearest
 valid frame at the ends, then (for a joint never seen) by its parent's position.
 Every step commutes with rotation, translation and uniform scaling of the input, so the
@@ -52,8 +62,15 @@ from actzero.model import skeleton as sk
 # Relative size below which a direction or the body is considered degenerate.
 _DEGENERATE = 1e-6
 
-UPRIGHT, GRAVITY = "upright", "gravity"
-CANONICAL_FRAMES: tuple[str, ...] = (UPRIGHT, GRAVITY)
+UPRIGHT, GRAVITY, IMAGE = "upright", "gravity", "image"
+CANONICAL_FRAMES: tuple[str, ...] = (UPRIGHT, GRAVITY, IMAGE)
+
+# The joints the image frame reads: what every 2D source (Penn Action, pose estimators) has.
+IMAGE_JOINTS: tuple[int, ...] = (
+    sk.HEAD, sk.L_SHOULDER, sk.R_SHOULDER, sk.L_ELBOW, sk.R_ELBOW, sk.L_WRIST, sk.R_WRIST,
+    sk.L_HIP, sk.R_HIP, sk.L_KNEE, sk.R_KNEE, sk.L_ANKLE, sk.R_ANKLE,
+)  # fmt: skip
+IMAGE_NECK_FRACTION = 0.4  # neck on spine_shoulder -> head, as the Kinect readers place it
 
 
 class CanonicalisationError(ValueError):
@@ -138,7 +155,8 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
     Args:
         seq: (T, 25, 3) float array in any metric or pixel-like unit, any right-handed axes
             ("gravity": +y must be the world's up); NaN or inf marks a missing joint.
-        frame: "upright" (spine along +y) or "gravity" (world up kept, heading removed).
+        frame: "upright" (spine along +y), "gravity" (world up kept, heading removed) or
+            "image" (the 2D view: `canonicalise_image`).
 
     Returns:
         Finite float32 (T, 25, 3): spine_base at the origin in every frame, the subject's
@@ -153,6 +171,8 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
     if frame not in CANONICAL_FRAMES:
         raise ValueError(f"unknown canonical frame {frame!r}; expected one of {', '.join(CANONICAL_FRAMES)}")
     arr = _check_shape(seq)
+    if frame == IMAGE:
+        return _canonicalise_image(arr)
     valid = _valid_joints(arr)
     if not valid.all():
         arr[~valid] = np.nan
@@ -199,6 +219,46 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
     if not np.isfinite(out.sum()):
         raise CanonicalisationError("coordinates overflow (values too large to canonicalise)")
     return normalise_bone_lengths(out)
+
+
+def _midpoint(arr: np.ndarray, a: int, b: int) -> np.ndarray:
+    return 0.5 * (arr[:, a] + arr[:, b])
+
+
+def _length(v: np.ndarray) -> np.ndarray:
+    return np.sqrt((v * v).sum(axis=-1))
+
+
+def _canonicalise_image(arr: np.ndarray) -> np.ndarray:
+    """The "image" frame of a checked float64 (T, 25, 3) sequence (see the module docstring)."""
+    flat = np.full_like(arr, np.nan)
+    core = list(IMAGE_JOINTS)
+    flat[:, core, :2] = arr[:, core, :2]
+    flat[:, core, 2] = 0.0
+    flat[~_valid_joints(flat)] = np.nan
+    flat[:, sk.SPINE_BASE] = _midpoint(flat, sk.L_HIP, sk.R_HIP)
+    flat[:, sk.SPINE_SHOULDER] = _midpoint(flat, sk.L_SHOULDER, sk.R_SHOULDER)
+    flat[:, sk.SPINE_MID] = _midpoint(flat, sk.SPINE_BASE, sk.SPINE_SHOULDER)
+    shoulder = flat[:, sk.SPINE_SHOULDER]
+    flat[:, sk.NECK] = shoulder + IMAGE_NECK_FRACTION * (flat[:, sk.HEAD] - shoulder)
+    torso = _length(flat[:, sk.SPINE_SHOULDER] - flat[:, sk.SPINE_BASE])
+    legs = [
+        _length(flat[:, knee] - flat[:, hip]) + _length(flat[:, ankle] - flat[:, knee])
+        for hip, knee, ankle in ((sk.L_HIP, sk.L_KNEE, sk.L_ANKLE), (sk.R_HIP, sk.R_KNEE, sk.R_ANKLE))
+    ]
+    with np.errstate(invalid="ignore"):
+        leg = np.fmax(*legs)  # the longer leg where both are seen, else the one seen
+    torso, leg = torso[np.isfinite(torso)], leg[np.isfinite(leg)]
+    if len(torso) == 0 or len(leg) == 0:
+        raise CanonicalisationError("no frame has both hips and both shoulders, or no frame has a whole leg")
+    size = float(np.median(torso) + np.median(leg))
+    if not np.isfinite(size) or size <= 0:
+        raise CanonicalisationError("the body has no size in the image (all joints on one point)")
+    filled = _fill(flat, _valid_joints(flat))
+    out = (filled - filled[:, sk.SPINE_BASE : sk.SPINE_BASE + 1]) / size
+    if not np.isfinite(out.sum()):
+        raise CanonicalisationError("coordinates overflow (values too large to canonicalise)")
+    return out.astype(np.float32)
 
 
 def _heading_rotation(right: np.ndarray, back: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 One implementation used in-process (batch annotation of a video) and by the ZeroMQ
 service (stream/worker_zmq.py). Per source, a `Tracker` gives every person a stable
 id; per track, a ring buffer keeps the person's NTU-25 joints (mapped from MediaPipe
-world landmarks) with their capture timestamps. Windows are made by model/windows.py
+world landmarks, or its image landmarks for a bundle in the 2D "image" frame) with their
+capture timestamps. Windows are made by model/windows.py
 `track_window`, the same path as training's: resampled to the bundle's fps by timestamp,
 so sources at any frame rate, and sources whose stale frames were dropped, give windows at
 the rate the model was trained on, then canonicalised in the bundle's canonical frame.
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from actzero.model.actions import Action
-from actzero.model.canonical import CanonicalisationError
+from actzero.model.canonical import IMAGE, CanonicalisationError
 from actzero.model.labelset import ActionError, LabelSet
 from actzero.model.windows import MIN_CLIP_FRAMES, track_window
 from actzero.stream.frames import WALL_CLOCK, PoseFrame
@@ -252,7 +253,15 @@ class WorkerCore:
 
         persons = min(frame.num_persons, cfg.max_persons)
         t0 = time.perf_counter()
-        joints = self._mapping.mediapipe_to_ntu(frame.world[:persons], frame.visibility[:persons])
+        if self.canonical_frame == IMAGE:  # the 2D route: the picture, not MediaPipe's depth guess
+            joints = self._mapping.mediapipe_to_ntu(
+                frame.image[:persons],
+                frame.visibility[:persons],
+                coords="image",
+                aspect_ratio=frame.width / max(frame.height, 1),
+            )
+        else:
+            joints = self._mapping.mediapipe_to_ntu(frame.world[:persons], frame.visibility[:persons])
         src.map_ms = (time.perf_counter() - t0) * 1e3
         self._timings["map"].append(src.map_ms)
         self.counters["persons_in"] += persons

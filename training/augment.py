@@ -9,6 +9,19 @@ about the horizontal axes (small in the upright frame; in the gravity frame up t
 `gravity_tilt_degrees`, the camera pitch and roll that frame keeps), Gaussian noise, and
 mirroring with left/right joints swapped (the label is swapped too for classes whose names
 say "left" or "right").
+
+The MediaPipe error model (`camera_error`, on when `AugmentConfig.camera_error` is set) turns
+a clean raw window into what MediaPipe's world landmarks look like on real video: each joint
+gets independent noise of the size studies/camera_error.py measures on the sample video
+(high-frequency jitter 0.038 body units in the image plane, 0.048 along depth, as a 5-frame
+moving-average residual; white noise of std 0.043 / 0.054 gives those residuals), and depth
+relative to the hips is scaled by a random factor around the fitted 1.2. For a 3D frame the
+camera looks from a random heading (the canonical frame removes heading afterwards).
+
+The image frame (the 2D route) sees each training window through a random virtual camera
+(`virtual_view`, on the raw clip): any heading around the body, an elevation from slightly below
+to well above (`view_elevation`), a small roll; after canonicalisation only the in-plane roll,
+noise and mirroring apply (a 2D window has no depth to rotate).
 """
 
 from __future__ import annotations
@@ -17,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actzero.model.canonical import GRAVITY, UPRIGHT, CanonicalisationError
-from actzero.model.skeleton import MIRROR_PERM, NUM_JOINTS, SPINE_BASE, SPINE_SHOULDER
+from actzero.model.canonical import GRAVITY, IMAGE, UPRIGHT, CanonicalisationError
+from actzero.model.skeleton import MIRROR_PERM, NUM_JOINTS, SPINE_BASE, SPINE_SHOULDER, body_size
 from actzero.model.windows import model_window
 
 
@@ -35,6 +48,12 @@ class AugmentConfig:
     gravity_tilt_degrees: float = 18.0  # camera pitch / roll, kept by the gravity frame
     noise: float = 0.015
     mirror_probability: float = 0.5
+    view_elevation: tuple[float, float] = (-10.0, 35.0)  # image frame: virtual camera elevation
+    view_roll_degrees: float = 5.0  # image frame: camera roll
+    camera_error: bool = False  # the MediaPipe error model (`camera_error`)
+    error_jitter_xy: float = 0.043  # body units, image plane (studies/camera_error.py)
+    error_jitter_z: float = 0.054  # body units, along depth
+    error_depth_scale: tuple[float, float] = (0.9, 1.4)  # around the fitted 1.2
 
 
 def mirror_label_map(class_names: list[str]) -> np.ndarray:
@@ -87,11 +106,57 @@ def drop_joints(window: np.ndarray, config: AugmentConfig, rng: np.random.Genera
     return out
 
 
+def virtual_view(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """A raw (T, 25, 3) window (y up) as a random virtual camera sees it: camera axes, depth along z.
+
+    The camera circles the body at any heading and looks from an elevation in
+    `config.view_elevation` (degrees; positive: from above); the image frame then drops z.
+    """
+    yaw = rng.uniform(-np.pi, np.pi, 1)
+    pitch = np.radians(rng.uniform(*config.view_elevation, 1))
+    roll = np.radians(rng.uniform(-config.view_roll_degrees, config.view_roll_degrees, 1))
+    rot = _rotation(np.zeros(1), pitch, roll)[0] @ _rotation(yaw, np.zeros(1), np.zeros(1))[0]
+    return (window.reshape(-1, 3) @ rot.T.astype(np.float32)).reshape(window.shape)
+
+
+def camera_error(
+    window: np.ndarray, config: AugmentConfig, rng: np.random.Generator, turn: bool = True
+) -> np.ndarray:
+    """A raw (T, 25, 3) window with MediaPipe-like errors (depth = z after an optional random heading).
+
+    Args:
+        window: metres or any unit, y up; NaN joints stay NaN.
+        config: the error model's sizes.
+        rng: random source.
+        turn: first rotate about the vertical by a random heading (3D frames: the camera may
+            stand anywhere); False when z already is the camera's depth (the image frame).
+    """
+    out = window
+    if turn:
+        yaw = rng.uniform(-np.pi, np.pi, 1)
+        rot = _rotation(yaw, np.zeros(1), np.zeros(1))[0].astype(np.float32)
+        out = (out.reshape(-1, 3) @ rot.T).reshape(out.shape)
+    size = body_size(out)
+    if not np.isfinite(size) or size <= 0:
+        return out
+    root_depth = out[:, SPINE_BASE : SPINE_BASE + 1, 2:3]
+    depth = root_depth + rng.uniform(*config.error_depth_scale) * (out[..., 2:3] - root_depth)
+    out = np.concatenate([out[..., :2], depth], axis=-1)
+    sigma = np.array([config.error_jitter_xy, config.error_jitter_xy, config.error_jitter_z], np.float32)
+    noise = rng.normal(0, 1, out.shape).astype(np.float32) * sigma * size
+    noise[:, SPINE_BASE] = 0.0  # MediaPipe's world landmarks are centred between the hips
+    return (out + noise).astype(np.float32)
+
+
 def sample_canonical_window(
     clip: np.ndarray, length: int, config: AugmentConfig, rng: np.random.Generator, frame: str = UPRIGHT
 ) -> np.ndarray | None:
     """Speed-changed, joint-dropped model window (canonical `frame`) of a raw clip (None if unusable)."""
     window = crop_with_speed(clip, length, rng.uniform(*config.speed), rng)
+    if frame == IMAGE:
+        window = virtual_view(window, config, rng)
+    if config.camera_error:
+        window = camera_error(window, config, rng, turn=frame != IMAGE)
     try:
         return model_window(drop_joints(window, config, rng), length, frame)
     except CanonicalisationError:
@@ -139,7 +204,12 @@ def augment_batch(
     tilt = config.gravity_tilt_degrees if frame == GRAVITY else config.tilt_degrees
     pitch = np.radians(rng.uniform(-tilt, tilt, n))
     roll = np.radians(rng.uniform(-tilt, tilt, n))
+    if frame == IMAGE:  # the view was chosen before canonicalisation; only the image turns
+        yaw, pitch = np.zeros(n), np.zeros(n)
+        roll = np.radians(rng.uniform(-config.view_roll_degrees, config.view_roll_degrees, n))
     rot = _rotation(yaw, pitch, roll).astype(np.float32)
     out = np.einsum("ntvc,ndc->ntvd", out, rot)
     out += rng.normal(0, config.noise, out.shape).astype(np.float32)
+    if frame == IMAGE:
+        out[..., 2] = 0.0
     return out.astype(np.float32), labels

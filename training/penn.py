@@ -1,10 +1,14 @@
 """Penn Action 2D joint labels (../shared/data/video/penn-action-2d): one `PennClip` per .mat file.
 
-2D only, in image pixels (origin top-left, y down); no NTU mapping yet (`PENN_TO_NTU` gives
-the joint correspondence for later). Each `labels/NNNN.mat` (MATLAB 5, `scipy.io.loadmat`)
-holds `action`, `pose` (coarse view: front, back, left, right), `x`, `y` (T x 13, stored as
-float64, uint16 or uint8: cast to float32 here), `visibility` (T x 13, 0/1), `train`
-(1 / -1), `bbox`, `dimensions` ([height width T]) and `nframes`. The frame rate is not stored.
+2D only, in image pixels (origin top-left, y down). `penn_joints` maps a clip to NTU-25 with
+y up and z = 0 (a flat body: the 2D route's input, or what a 3D model gets without depth);
+`with_penn_action` appends the clips to a data set as the held-out source "penn-action"
+(actzero eval --protocol cross-source --holdout penn-action).
+
+Each `labels/NNNN.mat` (MATLAB 5, `scipy.io.loadmat`) holds `action`, `pose` (coarse view:
+front, back, left, right), `x`, `y` (T x 13, stored as float64, uint16 or uint8: cast to
+float32 here), `visibility` (T x 13, 0/1), `train` (1 / -1), `bbox`, `dimensions` ([height
+width T]) and `nframes`. The frame rate is not stored.
 
 Joint order (`PENN_JOINTS`, the dataset README's 1-based order made 0-based): head, left
 shoulder, right shoulder, left elbow, right elbow, left wrist, right wrist, left hip, right
@@ -33,7 +37,7 @@ PENN_JOINTS: tuple[str, ...] = (
 )  # fmt: skip
 NUM_PENN_JOINTS = len(PENN_JOINTS)
 
-# Penn joint i -> NTU-25 index (for the later 2D -> NTU issue), by the README's names. Penn's
+# Penn joint i -> NTU-25 index, by the README's names. Penn's
 # head is a point on the head, like NTU's; its hips are the leg joints, lower than Kinect's.
 # Check the sides before use: in the 567 "front" clips with both shoulders visible,
 # left_shoulder lies at the smaller image x in 96 % of frames (a person facing the camera has
@@ -45,6 +49,8 @@ PENN_TO_NTU: tuple[int, ...] = (
     sk.L_HIP, sk.R_HIP, sk.L_KNEE, sk.R_KNEE, sk.L_ANKLE, sk.R_ANKLE,
 )  # fmt: skip
 
+SOURCE = "penn-action"
+FPS = 30.0  # not stored in the files; the videos are consumer footage at about 30 fps
 MAX_MAT_BYTES = 16 * 1024 * 1024  # the largest label file is ~0.1 MB
 PENN_FOLDER = "PennAction"
 LICENCE = "no licence found: research / non-commercial use, cite"
@@ -154,3 +160,75 @@ def iter_penn_clips(shared_dir: Path, cache_dir: Path) -> Iterator[PennClip]:
     root = extract_archive(archive, cache_dir, PENN_FOLDER)
     for path in sorted((root / "labels").glob("*.mat")):
         yield read_penn_clip(path)
+
+
+def penn_joints(clip: PennClip) -> np.ndarray:
+    """(T, 25, 3) float32 NTU-25 joints of a clip: pixels, z = 0, NaN elsewhere.
+
+    Axes as NTU camera space and MediaPipe's mapped image landmarks (model/mapping.py): x to
+    the camera's left, y up (the image turned by 180 degrees, not mirrored).
+
+    The 13 labelled joints go to `PENN_TO_NTU` (invisible ones keep their estimated
+    coordinates, as the annotators placed them); spine_base, spine_shoulder and spine_mid are
+    the hips', the shoulders' and their midpoints, the neck sits 0.4 of the way from
+    spine_shoulder to the head (the Kinect readers' rule); hands and feet are NaN.
+    """
+    out = np.full((len(clip.xy), sk.NUM_JOINTS, 3), np.nan, dtype=np.float32)
+    out[:, list(PENN_TO_NTU), 0] = -clip.xy[..., 0]
+    out[:, list(PENN_TO_NTU), 1] = -clip.xy[..., 1]
+    out[:, list(PENN_TO_NTU), 2] = 0.0
+    out[:, sk.SPINE_BASE] = 0.5 * (out[:, sk.L_HIP] + out[:, sk.R_HIP])
+    out[:, sk.SPINE_SHOULDER] = 0.5 * (out[:, sk.L_SHOULDER] + out[:, sk.R_SHOULDER])
+    out[:, sk.SPINE_MID] = 0.5 * (out[:, sk.SPINE_BASE] + out[:, sk.SPINE_SHOULDER])
+    out[:, sk.NECK] = out[:, sk.SPINE_SHOULDER] + 0.4 * (out[:, sk.HEAD] - out[:, sk.SPINE_SHOULDER])
+    return out
+
+
+def with_penn_action(dataset, shared_dir: Path, cache_dir: Path):
+    """`dataset` (a training.dataset.Dataset) with every Penn Action clip appended as source "penn-action".
+
+    Classes come from training/classes/penn-action.toml: a class whose canonical name the data
+    set has takes that label, the others are appended as new classes.
+
+    Raises:
+        SourceError: the archive or the class table is missing or malformed.
+        PennError: a malformed label file.
+    """
+    from dataclasses import replace
+
+    from actzero.training.dataset import ClassInfo, Dataset
+    from actzero.training.sources import load_class_table
+
+    table = {c.label: c for c in load_class_table(SOURCE)}
+    classes = list(dataset.classes)
+    index = {c.name: i for i, c in enumerate(classes)}
+    frames, labels, ids = [], [], []
+    for clip in iter_penn_clips(shared_dir, cache_dir):
+        entry = table.get(clip.action)
+        if entry is None:
+            continue
+        if entry.name not in index:
+            index[entry.name] = len(classes)
+            classes.append(ClassInfo(entry.name, entry.descriptions, SOURCE, LICENCE, ()))
+        label = index[entry.name]
+        sources = tuple(dict.fromkeys((*classes[label].sources, SOURCE)))
+        classes[label] = replace(classes[label], sources=sources)
+        frames.append(penn_joints(clip))
+        labels.append(label)
+        ids.append(clip.clip_id)
+    n = len(frames)
+    lengths = np.concatenate([dataset.lengths(), [len(f) for f in frames]])
+    extra = {"clip_ids": ids, "sources": [SOURCE] * n, "actors": [""] * n, "licences": [LICENCE] * n,
+             "styles": [""] * n, "tags": ids, "views": [""] * n}  # fmt: skip
+    per_clip = {
+        name: np.concatenate([np.asarray(getattr(dataset, name)).astype(str), np.asarray(values, dtype=str)])
+        for name, values in extra.items()
+    }
+    return Dataset(
+        frames=np.concatenate([dataset.frames, *frames]),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        labels=np.concatenate([dataset.labels, np.asarray(labels, dtype=np.int64)]),
+        classes=classes,
+        meta=dataset.meta | {"appended_sources": [SOURCE]},
+        **per_clip,
+    )

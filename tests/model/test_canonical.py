@@ -258,3 +258,57 @@ def test_a_camera_tilt_changes_the_gravity_window_only_by_that_tilt(tilt):
 def test_unknown_canonical_frame_is_a_value_error():
     with pytest.raises(ValueError, match="unknown canonical frame 'sideways'"):
         canonicalise(_motion(3, 1), "sideways")
+
+
+# ----- the image frame (2D route) ----------------------------------------------------------
+
+
+def test_image_frame_is_flat_root_centred_and_ignores_depth_and_non_core_joints():
+    seq = _motion(20, 3) * 1.7 + np.array([0.3, -0.2, 2.5])
+    out = canonicalise(seq, "image")
+    assert out.dtype == np.float32 and out.shape == seq.shape
+    assert np.all(out[..., 2] == 0.0)
+    hips = 0.5 * (out[:, sk.L_HIP] + out[:, sk.R_HIP])
+    np.testing.assert_allclose(out[:, sk.SPINE_BASE], hips, atol=1e-6)
+    np.testing.assert_allclose(out[:, sk.SPINE_BASE], 0.0, atol=1e-6)
+    # Depth, hands, feet and the spine joints of the input say nothing in the image frame.
+    changed = seq.copy()
+    changed[..., 2] += np.random.default_rng(0).normal(size=changed.shape[:2])
+    changed[:, [sk.L_HAND, sk.R_FOOT, sk.NECK, sk.SPINE_MID, sk.SPINE_BASE]] += 0.3
+    np.testing.assert_allclose(canonicalise(changed, "image"), out, atol=1e-6)
+    np.testing.assert_allclose(out[:, sk.L_HAND], out[:, sk.L_WRIST])  # hands sit on the wrists
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    roll=st.floats(-180, 180),
+    shift=st.tuples(*[st.floats(-100, 100) for _ in range(3)]),
+    scale=st.floats(0.01, 100),
+    seed=st.integers(0, 1000),
+)
+def test_image_frame_is_invariant_to_image_translation_and_scale_but_not_to_rotation(
+    roll, shift, scale, seed
+):
+    seq = _motion(12, seed) @ _about_y(50).T
+    moved = scale * seq + np.asarray(shift)
+    np.testing.assert_allclose(canonicalise(moved, "image"), canonicalise(seq, "image"), atol=1e-4)
+    if abs(roll) > 20:  # a turned image is a different picture: gravity stays in the 2D route
+        turned = canonicalise(seq @ _about_z(roll).T, "image")
+        assert np.abs(turned - canonicalise(seq, "image")).max() > 0.1
+
+
+def test_image_frame_keeps_a_lying_body_horizontal_and_foreshortening():
+    lying = canonicalise(_motion(10, 2) @ _about_z(90).T, "image")
+    spine = (lying[:, sk.SPINE_SHOULDER] - lying[:, sk.SPINE_BASE]).mean(0)
+    assert abs(spine[1]) < 0.1 * abs(spine[0])
+    front = canonicalise(_motion(10, 2), "image")
+    side = canonicalise(_motion(10, 2) @ _about_y(90).T, "image")
+    width = lambda out: np.abs(out[:, sk.R_SHOULDER, 0] - out[:, sk.L_SHOULDER, 0]).mean()  # noqa: E731
+    assert width(side) < 0.2 * width(front)  # seen from the side, the shoulders overlap
+
+
+def test_image_frame_refuses_a_body_without_hips_or_legs():
+    seq = _motion(5, 1)
+    seq[:, sk.L_HIP] = np.nan
+    with pytest.raises(CanonicalisationError, match="hips"):
+        canonicalise(seq, "image")

@@ -172,3 +172,23 @@ def test_short_tracks_are_never_classified(bundle: Bundle, make_core) -> None:
     core = make_core(min_frames=24)
     frames = replay_one_person("cam", 24)  # her track covers frames 1..23: 23 frames
     assert list(core.run(frames, flush=True)) == []
+
+
+def test_a_bundle_in_the_image_frame_reads_the_image_landmarks(bundle: Bundle, classifier) -> None:
+    from dataclasses import replace
+
+    flat = replace(bundle, canonical_frame="image")
+    core = WorkerCore(flat, classifier=classifier, config=WorkerConfig(ema=1.0, top_k=len(bundle.actions)))
+    frames = replay_one_person("cam", 70)
+    result = next(r for f in frames for r in core.process(f) if r.frames == bundle.window)
+    seen = [f for f in frames[: result.end_index + 1] if f.num_persons]
+    ts = np.array([f.capture_ts for f in seen])
+    image = [
+        mediapipe_to_ntu(f.image[0], f.visibility[0], coords="image", aspect_ratio=f.width / f.height)
+        for f in seen
+    ]
+    _, window = track_window(ts, np.stack(image), bundle.window, bundle.fps, bundle.window, "image")
+    assert np.all(window[..., 2] == 0)
+    got = dict(result.top_k)
+    expected = classifier.probabilities(window[None])[0]
+    np.testing.assert_allclose([got[name] for name in classifier.labels], expected, rtol=1e-4, atol=1e-6)

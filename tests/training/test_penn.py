@@ -89,3 +89,20 @@ def test_broken_files_are_refused_naming_the_file(tmp_path: Path) -> None:
         savemat(tmp_path / name, fields)
         with pytest.raises(PennError, match=f"{name}: .*{message}"):
             read_penn_clip(tmp_path / name)
+
+
+def test_penn_joints_are_ntu_with_y_up_flat_and_derived_spine(shared: Path, tmp_path: Path) -> None:
+    from actzero.model.canonical import canonicalise
+    from actzero.training.penn import penn_joints
+
+    clip = next(iter_penn_clips(shared, tmp_path))
+    joints = penn_joints(clip)
+    assert joints.shape == (len(clip.xy), sk.NUM_JOINTS, 3)
+    np.testing.assert_array_equal(joints[:, sk.HEAD, :2], -clip.xy[:, 0])  # x and y turned by 180 degrees
+    assert np.all(joints[:, list(PENN_TO_NTU), 2] == 0)
+    np.testing.assert_allclose(joints[:, sk.SPINE_BASE], 0.5 * (joints[:, sk.L_HIP] + joints[:, sk.R_HIP]))
+    assert np.isnan(joints[:, [sk.L_HAND, sk.R_FOOT, sk.L_THUMB]]).all()
+    head_above_ankles = joints[:, sk.HEAD, 1] > joints[:, [sk.L_ANKLE, sk.R_ANKLE], 1].max(axis=1)
+    assert head_above_ankles.mean() > 0.9  # a pitcher is upright: y is up
+    for frame in ("image", "gravity"):
+        assert np.isfinite(canonicalise(joints, frame)).all()

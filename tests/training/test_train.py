@@ -165,3 +165,49 @@ def test_gravity_frame_windows_get_camera_tilts_up_to_the_configured_range() -> 
     limit = np.degrees(np.arccos(np.cos(np.radians(18)) ** 2))  # pitch and roll both at 18 degrees
     assert gravity.max() <= limit + 0.1 and gravity.max() > 18
     assert upright.max() < 15  # the upright frame keeps its small 10-degree tilt
+
+
+def test_image_frame_training_windows_are_flat_and_seen_from_many_headings() -> None:
+    from actzero.model.skeleton import L_SHOULDER, R_SHOULDER
+    from actzero.training.augment import virtual_view
+
+    clip, config, rng = (
+        _clip(64),
+        AugmentConfig(drop_probability=0, occlusion_probability=0),
+        np.random.default_rng(2),
+    )
+    viewed = virtual_view(clip, config, rng)  # a rigid turn: every bone keeps its length
+    for parent, child in BONES:
+        np.testing.assert_allclose(
+            np.linalg.norm(viewed[:, child] - viewed[:, parent], axis=-1),
+            np.linalg.norm(clip[:, child] - clip[:, parent], axis=-1),
+            atol=1e-5,
+        )
+    windows = np.stack([sample_canonical_window(clip, 64, config, rng, "image") for _ in range(200)])
+    assert np.all(windows[..., 2] == 0)
+    widths = np.abs(windows[:, 0, R_SHOULDER, 0] - windows[:, 0, L_SHOULDER, 0])
+    assert widths.min() < 0.3 * widths.max()  # some views from the side, some from the front
+    out, _ = augment_batch(windows, np.zeros(200, int), np.array([0]), config, rng, "image")
+    assert np.all(out[..., 2] == 0)  # no depth appears after augmentation either
+
+
+def test_camera_error_model_gives_the_jitter_it_is_configured_with() -> None:
+    from actzero.model.skeleton import SPINE_BASE, body_size
+    from actzero.training.augment import camera_error
+
+    clip = _clip(300, lift_left=False)
+    config = AugmentConfig(camera_error=True, error_depth_scale=(1.0, 1.0))
+    noisy = camera_error(clip, config, np.random.default_rng(3), turn=False)
+    residual = (noisy - clip) / body_size(clip)
+    np.testing.assert_array_equal(noisy[:, SPINE_BASE], clip[:, SPINE_BASE])  # hip-centred, as MediaPipe
+    others = np.delete(residual, SPINE_BASE, axis=1)
+    assert abs(others[..., :2].std() - config.error_jitter_xy) < 0.004
+    assert abs(others[..., 2].std() - config.error_jitter_z) < 0.005
+    squeezed = camera_error(
+        clip,
+        AugmentConfig(camera_error=True, error_depth_scale=(0.5, 0.5), error_jitter_xy=0, error_jitter_z=0),
+        np.random.default_rng(3),
+        turn=False,
+    )
+    depth = lambda seq: seq[..., 2] - seq[:, SPINE_BASE : SPINE_BASE + 1, 2]  # noqa: E731
+    np.testing.assert_allclose(depth(squeezed), 0.5 * depth(clip), atol=1e-5)
