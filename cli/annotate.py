@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,8 +149,8 @@ def annotate(
         None,
         "--pose-jobs",
         min=1,
-        help="Processes estimating the poses of one video (same poses and labels as one process; "
-        "default: 2 on a machine with 2 or more cores, 1 with --jobs/--cluster).",
+        help="Processes estimating the poses of one video (same poses and labels as one process). "
+        "Default: 2 when a second core is idle (load average), else 1; 1 with --jobs/--cluster.",
         show_default=False,
     ),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Videos annotated at once, one process each."),
@@ -272,7 +271,7 @@ def annotate(
                     keep_poses=video_out,
                     pose_every=pose_every,
                     pose_width=pose_width,
-                    pose_jobs=pose_jobs or min(2, os.cpu_count() or 1),
+                    pose_jobs=pose_jobs or ann.default_pose_jobs(),
                 )
                 render = progress.add_task("  rendering", total=annotation.frames) if video_out else None
                 written, render_s, note = ann.save_outputs(

@@ -474,6 +474,20 @@ def _timed(
         yield item, item.poses
 
 
+def default_pose_jobs() -> int:
+    """2 pose processes when the machine has 2 or more cores and the 1-minute load average is below
+    cores - 1 (a core is idle), else 1. The poses are the same either way; on a busy machine a
+    second process only adds work (it repeats frames until it agrees: BENCHMARKS.md)."""
+    import os
+
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        load = float(cores)
+    return 2 if cores >= 2 and load < cores - 1 else 1
+
+
 def annotate_video(
     path: Path,
     core: WorkerCore,

@@ -205,3 +205,14 @@ def test_two_pose_processes_give_the_poses_and_labels_of_one(cut, make_core, mon
         assert a.index == b.index and np.array_equal(ids_a, ids_b)
         for name in ("image", "world", "visibility"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_a_second_pose_process_by_default_only_when_a_core_is_idle(monkeypatch):
+    import os
+
+    from actzero.stream.annotate import default_pose_jobs
+
+    for cores, load, expected in ((2, 0.3, 2), (2, 1.2, 1), (1, 0.0, 1), (8, 5.0, 2), (8, 7.5, 1)):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert default_pose_jobs() == expected, (cores, load)
