@@ -21,18 +21,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
+import os
 import queue
+import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from actzero.stream.capture import CapturedFrame, VideoFileSource
+from actzero.stream.frames import NUM_LANDMARKS
 from actzero.stream.pose import PoseEstimator, PoseOptions, PoseResult
 
 AGREE_FRAMES = 2
@@ -91,12 +94,65 @@ def same_poses(a: PoseResult | None, b: PoseResult | None) -> bool:
     )
 
 
+_HEADER = struct.Struct("<biqiq")  # kind, frame index, frame ms, persons, pose ms
+_ESTIMATED, _SKIPPED, _END, _ERROR = 0, 1, 2, 3
+
+
+def _write_record(out: BinaryIO, captured: CapturedFrame, poses: PoseResult | None) -> None:
+    """One frame as a header and, when estimated, the raw float32 arrays: plain data, nothing the
+    reader could execute (the runtime packages never unpickle: tests/stream/test_faults.py)."""
+    if poses is None:
+        out.write(_HEADER.pack(_SKIPPED, captured.index, captured.timestamp_ms, 0, 0))
+        return
+    out.write(
+        _HEADER.pack(_ESTIMATED, captured.index, captured.timestamp_ms, poses.num_persons, poses.timestamp_ms)
+    )
+    for array in (poses.image, poses.world, poses.visibility):
+        out.write(np.ascontiguousarray(array, np.float32).tobytes())
+
+
+def _write_end(out: BinaryIO, error: str | None = None) -> None:
+    if error is None:
+        out.write(_HEADER.pack(_END, 0, 0, 0, 0))
+        return
+    text = error.encode("utf-8", "replace")[:4000]
+    out.write(_HEADER.pack(_ERROR, 0, 0, len(text), 0) + text)
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError
+    return data
+
+
+def _read_record(stream: BinaryIO) -> PoseItem | str | None:
+    """The next frame (a PoseItem), None at the end, or the child's error message."""
+    kind, index, timestamp_ms, persons, pose_ms = _HEADER.unpack(_read_exact(stream, _HEADER.size))
+    if kind == _END:
+        return None
+    if kind == _ERROR:
+        return _read_exact(stream, persons).decode("utf-8", "replace")
+    if kind == _SKIPPED:
+        return PoseItem(index, timestamp_ms, None)
+    if kind != _ESTIMATED or not 0 <= persons <= 64:
+        raise ValueError(f"bad record kind {kind} or persons {persons}")
+    shapes = ((persons, NUM_LANDMARKS, 3), (persons, NUM_LANDMARKS, 3), (persons, NUM_LANDMARKS))
+    arrays = [
+        np.frombuffer(_read_exact(stream, 4 * int(np.prod(shape))), np.float32).reshape(shape).copy()
+        for shape in shapes
+    ]
+    return PoseItem(index, timestamp_ms, PoseResult(*arrays, pose_ms))
+
+
 def _chunk_main(argv: list[str]) -> int:
     """Child process (``python -m actzero.stream.pose_parallel SETTINGS_JSON``): decode the video,
-    skip to the first frame, estimate from there to the end, pickling one record per frame to stdout:
-    ``(index, timestamp_ms, (image, world, visibility, timestamp_ms) | None)``, then ``None``; an
-    error is sent as a string. The parent ends the process when it no longer needs it."""
-    out = sys.stdout.buffer
+    skip to the first frame, estimate from there to the end, writing one record per frame to
+    stdout (`_write_record`), then an end record; an error is sent as an error record. The
+    parent ends the process when it no longer needs it."""
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")  # the records' own descriptor ...
+    os.dup2(2, 1)  # ... so nothing a library prints can get between them
     try:
         settings = json.loads(argv[0])
         options = PoseOptions(
@@ -110,20 +166,13 @@ def _chunk_main(argv: list[str]) -> int:
             source.skip(settings["start"])
             stream = pose_stream(iter(source), lambda c: estimate(pose, c, width), settings["pose_every"])
             for captured, poses in stream:
-                arrays = (
-                    None
-                    if poses is None
-                    else (poses.image, poses.world, poses.visibility, poses.timestamp_ms)
-                )
-                pickle.dump(
-                    (captured.index, captured.timestamp_ms, arrays), out, protocol=pickle.HIGHEST_PROTOCOL
-                )
+                _write_record(out, captured, poses)
                 out.flush()
-        pickle.dump(None, out)
+        _write_end(out)
     except BrokenPipeError:  # the parent stopped reading
         return 0
     except BaseException as error:  # reported to the parent, which keeps its own stream
-        pickle.dump(f"{type(error).__name__}: {error}", out)
+        _write_end(out, f"{type(error).__name__}: {error}")
     out.flush()
     return 0
 
@@ -166,11 +215,11 @@ class ChunkProcess:
         assert stdout is not None
         try:
             while True:
-                item = pickle.load(stdout)
+                item = _read_record(stdout)
                 self._items.put(item)
                 if item is None or isinstance(item, str):
                     return
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+        except (EOFError, OSError, ValueError, struct.error):
             self._items.put(f"pose process ended early (exit code {self._process.poll()})")
 
     def __iter__(self) -> Iterator[PoseItem]:
@@ -180,9 +229,7 @@ class ChunkProcess:
                 self.error = item
                 self._done = True
                 return
-            index, timestamp_ms, arrays = item
-            poses = None if arrays is None else PoseResult(*arrays)
-            yield PoseItem(index, timestamp_ms, poses)
+            yield item
 
     def stop(self) -> None:
         """End the process (idempotent)."""

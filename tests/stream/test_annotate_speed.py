@@ -216,3 +216,29 @@ def test_a_second_pose_process_by_default_only_when_a_core_is_idle(monkeypatch):
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         assert default_pose_jobs() == expected, (cores, load)
+
+
+def test_the_pose_process_records_read_back_as_written():
+    import io
+
+    from actzero.stream.capture import CapturedFrame
+    from actzero.stream.pose_parallel import _read_record, _write_end, _write_record
+
+    buffer = io.BytesIO()
+    two = _poses([(0.2, 0.5), (0.7, 0.4)], 0.25, 66)
+    _write_record(buffer, CapturedFrame(2, np.zeros((1, 1, 3), np.uint8), 66, 0.0), two)
+    _write_record(buffer, CapturedFrame(3, np.zeros((1, 1, 3), np.uint8), 100, 0.0), None)
+    _write_record(buffer, CapturedFrame(4, np.zeros((1, 1, 3), np.uint8), 133, 0.0), _poses([], 0.0, 133))
+    _write_end(buffer, "ValueError: bad frame")
+    _write_end(buffer)
+    buffer.seek(0)
+    first = _read_record(buffer)
+    assert first.index == 2 and first.timestamp_ms == 66 and first.poses.timestamp_ms == 66
+    for name in ("image", "world", "visibility"):
+        np.testing.assert_array_equal(getattr(first.poses, name), getattr(two, name))
+    assert _read_record(buffer) == PoseItem(3, 100, None)
+    assert _read_record(buffer).poses.num_persons == 0
+    assert _read_record(buffer) == "ValueError: bad frame"
+    assert _read_record(buffer) is None
+    with pytest.raises(EOFError):
+        _read_record(buffer)
