@@ -557,7 +557,12 @@ def annotate_video(
                 local = (
                     PoseItem(c.index, c.timestamp_ms, p) for c, p in pose_stream(frames_in, one, pose_every)
                 )
-                items = stitched(local, later, local.close, handovers)
+
+                def stop_local() -> None:  # handed over: stop estimating and decoding here
+                    local.close()
+                    frames_in.close()
+
+                items = stitched(local, later, stop_local, handovers)
                 waited = _timed(items, stages, "pose")  # waiting for the other processes counts as pose
                 for item, poses in interpolated(waited, stages):
                     frame = pose_frame(
