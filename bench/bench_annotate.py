@@ -58,21 +58,27 @@ _WIDE = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 
 
 def cli_rows(repeats: int, help_text: str) -> list[tuple[str, list[float]]]:
-    """Wall seconds of `actzero annotate` on a copy of the sample video, without and with --video-out.
+    """Wall seconds of `actzero annotate` on a copy of the sample video: one pose process, the
+    defaults, and the defaults with --video-out.
 
     The copy sits in a temporary folder, so outputs written beside the video land there.
     """
     takes_value = re.search(r"--video-out\s+(PATH|FILE|TEXT)", help_text) is not None
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for label, with_video in (("actzero annotate", False), ("actzero annotate --video-out", True)):
+        commands = (
+            ("actzero annotate --pose-jobs 1", ["--pose-jobs", "1"], False),
+            ("actzero annotate", [], False),
+            ("actzero annotate --video-out", [], True),
+        )
+        for label, extra, with_video in commands:
             times = []
             for r in range(repeats):
-                run_dir = Path(folder) / f"{int(with_video)}-{r}"
+                run_dir = Path(folder) / f"{len(rows)}-{r}"
                 run_dir.mkdir()
                 video = run_dir / SAMPLE_VIDEO.name
                 shutil.copyfile(SAMPLE_VIDEO, video)
-                command = [*CLI, "annotate", str(video)]
+                command = [*CLI, "annotate", str(video), *extra]
                 if with_video:
                     command += ["--video-out"] + ([str(run_dir / "out.mp4")] if takes_value else [])
                 began = time.perf_counter()
@@ -91,11 +97,13 @@ def cli_rows(repeats: int, help_text: str) -> list[tuple[str, list[float]]]:
     return rows
 
 
-SETTINGS = (  # (label, pose_every, pose_width)
-    ("every frame, native size (default)", 1, None),
-    ("--pose-width 640", 1, 640),
-    ("--pose-every 2", 2, None),
-    ("--pose-every 2 --pose-width 640", 2, 640),
+SETTINGS = (  # (label, pose_every, pose_width, pose_jobs); the first is the reference for labels
+    ("every frame, native size, 1 process", 1, None, 1),
+    ("--pose-jobs 2 (the command's default)", 1, None, 2),
+    ("--pose-width 640", 1, 640, 1),
+    ("--pose-every 2", 2, None, 1),
+    ("--pose-every 2 --pose-jobs 2", 2, None, 2),
+    ("--pose-every 2 --pose-width 640 --pose-jobs 2", 2, 640, 2),
 )
 
 
@@ -119,8 +127,20 @@ def label_agreement(reference, other, step: float = 0.05) -> float | None:
     return same / checked if checked else None  # None: the reference labelled nothing
 
 
-def in_process_rows(repeats: int, max_frames: int | None) -> tuple[list[tuple], float]:
-    """Per setting: wall seconds, stage seconds and label agreement of annotate_video (bundle loaded)."""
+def label_ranges(annotation) -> str:
+    """One line per track: its time range and its labelled segments."""
+    return "\n".join(
+        f"  track {p.track} {p.first_s:.2f}-{p.last_s:.2f} s: "
+        + ", ".join(f"{s.start_s:.2f}-{s.end_s:.2f} {s.label or '-'}" for s in p.segments)
+        for p in annotation.persons
+    )
+
+
+def in_process_rows(repeats: int, max_frames: int | None) -> tuple[list[tuple], float, dict[str, str]]:
+    """Per setting: wall seconds, stage seconds, label agreement with the first setting and whether
+    the JSON tracks are identical to it, the handover frames and the load (annotate_video with
+    the bundle loaded). The settings run in turn within each repeat, so load changes hit all alike.
+    """
     from actzero.model.bundle import Bundle
     from actzero.stream.annotate import annotate_video, render_video
     from actzero.stream.worker import WorkerCore
@@ -130,29 +150,47 @@ def in_process_rows(repeats: int, max_frames: int | None) -> tuple[list[tuple], 
     core.warm_up()
     setup_s = time.perf_counter() - setup_start
     video = SAMPLE_VIDEO
-    rows = []
+    walls: dict[str, list[float]] = {label: [] for label, *_ in SETTINGS}
+    stages: dict[str, dict[str, list[float]]] = {label: {} for label, *_ in SETTINGS}
+    loads: dict[str, list[float]] = {label: [] for label, *_ in SETTINGS}
+    first: dict[str, object] = {}
+    handovers: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory() as folder:
         if max_frames is not None:
             video = _cut(SAMPLE_VIDEO, Path(folder) / "cut.mp4", max_frames)
-        reference = None
-        for label, every, width in SETTINGS:
-            walls, stages, agreement = [], {"decode": [], "pose": [], "worker": []}, None
-            for _ in range(repeats):
-                annotation = annotate_video(video, core, pose_every=every, pose_width=width)
-                walls.append(annotation.processing_s)
-                for name in stages:
-                    stages[name].append(annotation.stages[name])
-                reference = reference or annotation
-                agreement = label_agreement(reference, annotation)
-            rows.append((label, walls, {k: _median(v) for k, v in stages.items()}, agreement, _load()))
+        for _ in range(repeats):
+            for label, every, width, jobs in SETTINGS:
+                annotation = annotate_video(video, core, pose_every=every, pose_width=width, pose_jobs=jobs)
+                walls[label].append(annotation.processing_s)
+                for name, seconds in annotation.stages.items():
+                    stages[label].setdefault(name, []).append(seconds)
+                loads[label].append(_load())
+                first.setdefault(label, annotation)
+                handovers[label] = annotation.pose_handovers
+        reference = first[SETTINGS[0][0]]
+        rows = []
+        for label, *_ in SETTINGS:
+            annotation = first[label]
+            identical = annotation.to_json()["tracks"] == reference.to_json()["tracks"]
+            rows.append(
+                (
+                    label,
+                    walls[label],
+                    {k: _median(v) for k, v in stages[label].items()},
+                    label_agreement(reference, annotation),
+                    "yes" if identical else "no",
+                    " ".join(map(str, handovers[label])) or "-",
+                    _median(loads[label]),
+                )
+            )
         render = []
         for _ in range(repeats):
             annotation = annotate_video(video, core, keep_poses=True)
             began = time.perf_counter()
             render_video(annotation, Path(folder) / "out.mp4")
             render.append(time.perf_counter() - began)
-        rows.append(("render_video (--video-out adds)", render, {}, "", _load()))
-    return rows, setup_s
+        rows.append(("render_video (--video-out adds)", render, {}, "", "", "", _load()))
+    return rows, setup_s, {label: label_ranges(first[label]) for label, *_ in SETTINGS}
 
 
 def _median(values: list[float]) -> float:
@@ -210,14 +248,14 @@ def _cut(source: Path, target: Path, frames: int) -> Path:
     return target
 
 
-def run(quick: bool = False, cluster: bool = False) -> list[Table]:
+def run(quick: bool = False, cluster: bool = False, repeats: int = 3, with_cli: bool = True) -> list[Table]:
     """The annotation-speed tables (quick: 30 frames, in-process only, one repeat)."""
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else repeats
     frames = 30 if quick else None
     video_s, total_frames = _video_seconds(SAMPLE_VIDEO)
     if frames is not None:
         video_s, total_frames = frames / (total_frames / video_s), frames
-    rows, setup_s = in_process_rows(repeats, frames)
+    rows, setup_s, ranges = in_process_rows(repeats, frames)
     table = Table(
         "Annotating a video file",
         (
@@ -228,16 +266,18 @@ def run(quick: bool = False, cluster: bool = False) -> list[Table]:
             "decode s",
             "pose s",
             "worker s",
-            "labels as default",
+            "labels as first row",
+            "JSON tracks identical",
+            "handover frame",
             "load avg",
         ),
     )
-    help_text = None if quick else cli_help()
+    help_text = None if quick or not with_cli else cli_help()
     if help_text is not None:
         for label, times in cli_rows(repeats, help_text):
             p50 = _median(times)
-            table.add(label, len(times), p50, video_s / p50, "", "", "", "", _load())
-    for label, times, stages, agreement, load in rows:
+            table.add(label, len(times), p50, video_s / p50, "", "", "", "", "", "", _load())
+    for label, times, stages, agreement, identical, handover, load in rows:
         p50 = _median(times)
         table.add(
             label,
@@ -248,6 +288,8 @@ def run(quick: bool = False, cluster: bool = False) -> list[Table]:
             stages.get("pose", ""),
             stages.get("worker", ""),
             agreement if isinstance(agreement, str) else "n/a" if agreement is None else f"{agreement:.0%}",
+            identical,
+            handover,
             load,
         )
     table.notes += [
@@ -255,11 +297,15 @@ def run(quick: bool = False, cluster: bool = False) -> list[Table]:
         "num_poses 4; medians over the runs; RTF = video s / wall s (above 1 = faster than real time)",
         "decode runs on its own thread, overlapping pose; its seconds are not part of the wall time's "
         "critical path when pose is slower. Stage seconds are wall time inside each stage",
-        "labels as default: the share of the default setting's labelled person-time (0.05 s steps) "
+        "labels as first row: the share of the first row's labelled person-time (0.05 s steps) "
         "where the setting gives the same label (MediaPipe finds and tracks persons differently on a "
-        "downscaled or skipped frame, so track starts, ends and labels move)",
+        "downscaled or skipped frame, so track starts, ends and labels move); JSON tracks identical: "
+        "every segment, score and top-5 equal",
+        "handover frame: where the second pose process took over (stream/pose_parallel.py: once both "
+        "give bit-identical poses on 2 estimated frames; '-' = never, the first process did every frame)",
         f"in-process rows exclude loading the bundle and warming up ({setup_s:.2f} s, once per process); "
-        "load avg = 1-minute load average at the end of the row (2 cores)",
+        "the settings run in turn in each repeat; load avg = median 1-minute load average at the end of "
+        "the runs (2 cores)",
     ]
     if help_text is not None:
         table.notes.append(
@@ -267,6 +313,7 @@ def run(quick: bool = False, cluster: bool = False) -> list[Table]:
             "the printed timeline included), default settings, on a copy of the sample with an empty "
             "config folder (ACTZERO_CONFIG_DIR), so the label set is the bundle's actions"
         )
+    table.notes += [f"labels of {label}:\n{text}" for label, text in ranges.items()]
     tables = [table]
     if cluster and not quick:
         wall, cut_s, processing_s, load = cluster_row()
@@ -299,8 +346,10 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="30 frames, in-process only")
     parser.add_argument("--cluster", action="store_true", help="also time --cluster local:2 (needs Dask)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per setting (default 3)")
+    parser.add_argument("--no-cli", action="store_true", help="skip the whole-command rows")
     args = parser.parse_args()
-    print_tables(run(args.quick, args.cluster))
+    print_tables(run(args.quick, args.cluster, args.repeats, not args.no_cli))
 
 
 if __name__ == "__main__":

@@ -145,6 +145,14 @@ def annotate(
         min=32,
         help="Downscale frames wider than this for pose estimation (faster; labels can differ).",
     ),
+    pose_jobs: int | None = typer.Option(
+        None,
+        "--pose-jobs",
+        min=1,
+        help="Processes estimating the poses of one video (same poses and labels as one process). "
+        "Default: 2 when a second core is idle (load average), else 1; 1 with --jobs/--cluster.",
+        show_default=False,
+    ),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Videos annotated at once, one process each."),
     cluster: str | None = typer.Option(
         None,
@@ -263,6 +271,7 @@ def annotate(
                     keep_poses=video_out,
                     pose_every=pose_every,
                     pose_width=pose_width,
+                    pose_jobs=pose_jobs or ann.default_pose_jobs(),
                 )
                 render = progress.add_task("  rendering", total=annotation.frames) if video_out else None
                 written, render_s, note = ann.save_outputs(

@@ -6,11 +6,14 @@ of each tracked person into time segments (`segments_from_results`). `write_json
 `write_csv` save the result atomically; `render_video` draws the skeletons, track ids and
 the segment labels into a copy of the video. The JSON schema is docs/annotation-schema.md.
 
-Speed (BENCHMARKS.md "Annotating a video"): a thread decodes ahead of the pose estimator, so the
-two overlap on two cores; MediaPipe can see a downscaled frame (`pose_width`: its detector works at
-224x224 and its landmark model on 256x256 crops, and the landmarks are normalised, so they keep
-the video's coordinates); with `pose_every` = N only every Nth frame is estimated and the
-landmarks of the frames in between are interpolated linearly (persons matched by position).
+Speed (BENCHMARKS.md "Annotating a video"): MediaPipe is nearly all of the time (about 42 ms of CPU
+per 1768x994 frame with two people; decoding 3-6 ms, the worker 2 ms). A thread decodes ahead of the
+pose estimator; with `pose_jobs` = 2 a second process estimates the later part of the video and
+takes over once its poses are bit-identical to this one's (stream/pose_parallel.py), so the result
+is unchanged. Opt-in, changing the labels: MediaPipe can see a downscaled frame (`pose_width`: its
+detector works at 224x224 and its landmark model on 256x256 crops, and the landmarks are normalised,
+so they keep the video's coordinates); with `pose_every` = N only every Nth frame is estimated and
+the landmarks of the frames in between are interpolated linearly (persons matched by position).
 
 Times are seconds from the start of the video: the frames are on the media clock (stream/frames.py
 `MEDIA_CLOCK`, ``capture_ts`` = the frame's time in the video), so the worker's window timestamps
@@ -40,6 +43,14 @@ from actzero.stream.capture import CapturedFrame, VideoFileSource
 from actzero.stream.draw import Caption, draw_poses, draw_status
 from actzero.stream.frames import MEDIA_CLOCK, PoseFrame, pose_frame
 from actzero.stream.pose import PoseEstimator, PoseOptions, PoseResult
+from actzero.stream.pose_parallel import (
+    ChunkProcess,
+    PoseItem,
+    chunk_starts,
+    estimate,
+    pose_stream,
+    stitched,
+)
 from actzero.stream.results import ActionResult
 from actzero.stream.video_writer import VideoWriter
 from actzero.stream.worker import WorkerCore
@@ -51,14 +62,16 @@ CSV_SUFFIX = ".actzero.csv"
 VIDEO_SUFFIX = ".actzero.mp4"
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 TOP_K = 5
-POSE_WIDTH = 640
-"""Default width MediaPipe sees (frames wider than this are downscaled for pose estimation only)."""
-POSE_EVERY = 2
-"""Default: estimate every 2nd frame, interpolate the other (the worker resamples to 30 fps anyway)."""
 MATCH_DISTANCE = 0.1
 """Largest move (normalised image units) of a person's mean landmark between two estimated frames
 for the frames in between to be interpolated; a person who moved more is left out of them."""
 _DECODE_AHEAD = 8
+MIN_CHUNK_S = 3.0
+"""Shortest part of a video (seconds) given to another pose process (`pose_jobs`): starting one
+(imports, MediaPipe) takes about 1.5 s, and it needs a stretch to agree with the process before it."""
+
+Timed = CapturedFrame | PoseItem
+"""A frame as the pose stages see it: its `index` and `timestamp_ms`."""
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` (total 0 when unknown)."""
@@ -121,6 +134,9 @@ class Annotation:
     """Seconds spent per stage: "decode" (on its own thread, overlapping the others), "pose"
     (downscaling, MediaPipe and interpolation) and "worker" (tracking, windows, classification)."""
     pose_frames: list[tuple[PoseFrame, np.ndarray]] = field(default_factory=list, repr=False)
+    pose_handovers: list[int] = field(default_factory=list)
+    """With `pose_jobs` > 1: the frame at which each later pose process took over (none: this
+    process estimated every frame, as the later ones never agreed with it in time)."""
 
     @property
     def duration_s(self) -> float:
@@ -369,15 +385,55 @@ def interpolate_poses(before: PoseResult, after: PoseResult, weight: float, time
     )
 
 
-def _estimate(pose: PoseEstimator, captured: CapturedFrame, pose_width: int | None) -> PoseResult:
-    """MediaPipe on one frame, downscaled (area-averaged) to `pose_width` when it is wider."""
-    image = captured.image
-    if pose_width is not None and image.shape[1] > pose_width:
-        import cv2
+def interpolated(
+    stream: Iterator[tuple[Timed, PoseResult | None]], timings: dict[str, float] | None = None
+) -> Iterator[tuple[Timed, PoseResult]]:
+    """The frames of a pose stream with the missing poses (None) interpolated (`interpolate_poses`)
+    between the estimated frames on either side. The stream's first and last frames must be estimated.
 
-        height = max(1, round(image.shape[0] * pose_width / image.shape[1]))
-        image = cv2.resize(image, (pose_width, height), interpolation=cv2.INTER_AREA)
-    return pose.process(image, captured.timestamp_ms)
+    `timings["pose"]` accumulates the seconds spent interpolating, when given.
+    """
+    previous: tuple[Timed, PoseResult] | None = None
+    pending: list[Timed] = []
+    spent = timings if timings is not None else {}
+    for frame, poses in stream:
+        if poses is None:
+            if previous is None:
+                raise ValueError(f"frame {frame.index} has no poses and no estimated frame before it")
+            pending.append(frame)
+            continue
+        if pending:
+            assert previous is not None
+            began = time.perf_counter()
+            (start, before), end = previous, frame
+            filled = [
+                (
+                    skipped,
+                    interpolate_poses(
+                        before,
+                        poses,
+                        (skipped.index - start.index) / (end.index - start.index),
+                        skipped.timestamp_ms,
+                    ),
+                )
+                for skipped in pending
+            ]
+            spent["pose"] = spent.get("pose", 0.0) + time.perf_counter() - began
+            yield from filled
+            pending.clear()
+        yield frame, poses
+        previous = frame, poses
+    if pending:
+        raise ValueError(f"frame {pending[-1].index} has no poses and no estimated frame after it")
+
+
+def _check_speed_options(pose_every: int, pose_width: int | None, pose_jobs: int = 1) -> None:
+    if pose_every < 1:
+        raise ValueError(f"pose_every must be at least 1, got {pose_every}")
+    if pose_width is not None and pose_width < 32:
+        raise ValueError(f"pose_width must be at least 32 pixels, got {pose_width}")
+    if pose_jobs < 1:
+        raise ValueError(f"pose_jobs must be at least 1, got {pose_jobs}")
 
 
 def estimated_frames(
@@ -396,45 +452,43 @@ def estimated_frames(
     Raises:
         ValueError: `pose_every` below 1 or `pose_width` below 32.
     """
-    if pose_every < 1:
-        raise ValueError(f"pose_every must be at least 1, got {pose_every}")
-    if pose_width is not None and pose_width < 32:
-        raise ValueError(f"pose_width must be at least 32 pixels, got {pose_width}")
-    previous: tuple[CapturedFrame, PoseResult] | None = None
-    pending: list[CapturedFrame] = []
+    _check_speed_options(pose_every, pose_width)
     spent = timings if timings is not None else {}
 
-    def estimate(captured: CapturedFrame) -> tuple[CapturedFrame, PoseResult]:
+    def one(captured: CapturedFrame) -> PoseResult:
         began = time.perf_counter()
-        poses = _estimate(pose, captured, pose_width)
+        poses = estimate(pose, captured, pose_width)
         spent["pose"] = spent.get("pose", 0.0) + time.perf_counter() - began
-        return captured, poses
+        return poses
 
-    def fill(estimated: tuple[CapturedFrame, PoseResult]) -> Iterator[tuple[CapturedFrame, PoseResult]]:
-        assert previous is not None
-        (start, before), (end, after) = previous, estimated
-        for skipped in pending:
-            began = time.perf_counter()
-            weight = (skipped.index - start.index) / (end.index - start.index)
-            poses = interpolate_poses(before, after, weight, skipped.timestamp_ms)
-            spent["pose"] = spent.get("pose", 0.0) + time.perf_counter() - began
-            yield skipped, poses
-        pending.clear()
+    return interpolated(pose_stream(frames, one, pose_every), spent)
 
-    for captured in frames:
-        if previous is not None and captured.index - previous[0].index < pose_every:
-            pending.append(captured)
-            continue
-        current = estimate(captured)
-        if pending:
-            yield from fill(current)
-        yield current
-        previous = current
-    if pending:  # the video ends between two estimated frames: estimate its last frame
-        last = pending.pop()
-        current = estimate(last)
-        yield from fill(current)
-        yield current
+
+def _timed(
+    items: Iterator[PoseItem], stages: dict[str, float], stage: str
+) -> Iterator[tuple[PoseItem, PoseResult | None]]:
+    """The items as (item, poses), the seconds spent getting each one added to `stages[stage]`."""
+    while True:
+        began = time.perf_counter()
+        item = next(items, None)
+        stages[stage] += time.perf_counter() - began
+        if item is None:
+            return
+        yield item, item.poses
+
+
+def default_pose_jobs() -> int:
+    """2 pose processes when the machine has 2 or more cores and the 1-minute load average is below
+    cores - 1 (a core is idle), else 1. The poses are the same either way; on a busy machine a
+    second process only adds work (it repeats frames until it agrees: BENCHMARKS.md)."""
+    import os
+
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        load = float(cores)
+    return 2 if cores >= 2 and load < cores - 1 else 1
 
 
 def annotate_video(
@@ -446,6 +500,7 @@ def annotate_video(
     keep_poses: bool = False,
     pose_every: int = 1,
     pose_width: int | None = None,
+    pose_jobs: int = 1,
 ) -> Annotation:
     """Recognise the actions of every person in a video file.
 
@@ -460,18 +515,20 @@ def annotate_video(
         pose_every: estimate the poses of every Nth frame only, interpolating the others
             (1 = every frame).
         pose_width: downscale frames wider than this for pose estimation (None = native size).
+        pose_jobs: processes estimating poses (`stream/pose_parallel.py`): the video is cut into
+            this many parts of at least `MIN_CHUNK_S`, each later part estimated by a spawned
+            process that this one hands over to once their poses agree, so the poses and labels
+            are those of one process (1 = this process only).
 
     Returns:
         The annotation.
 
     Raises:
         actzero.stream.capture.CaptureError: the file is missing, not a video or has no frames.
-        ValueError: `pose_every` or `pose_width` out of range.
+        ValueError: `pose_every`, `pose_width` or `pose_jobs` out of range.
+        RuntimeError: a pose process failed after it had taken over.
     """
-    if pose_every < 1:
-        raise ValueError(f"pose_every must be at least 1, got {pose_every}")
-    if pose_width is not None and pose_width < 32:
-        raise ValueError(f"pose_width must be at least 32 pixels, got {pose_width}")
+    _check_speed_options(pose_every, pose_width, pose_jobs)
     began = time.perf_counter()
     path = Path(path)
     total = _frame_count(path)
@@ -481,35 +538,54 @@ def annotate_video(
     kept: list[tuple[PoseFrame, np.ndarray]] = []
     stages = {"decode": 0.0, "pose": 0.0, "worker": 0.0}
     frames = 0
+    handovers: list[int] = []
+    later: list[ChunkProcess] = []
     try:
-        with (
-            VideoFileSource(path, realtime=False) as source,
-            PoseEstimator.create(pose_options or PoseOptions()) as pose,
-            contextlib.closing(decoded_ahead(source, timings=stages)) as frames_in,  # before source
-        ):
-            estimated = estimated_frames(
-                frames_in, pose, pose_every=pose_every, pose_width=pose_width, timings=stages
-            )
-            for captured, poses in estimated:
-                frame = pose_frame(
-                    name, captured.index, poses, source.width, source.height, clock=MEDIA_CLOCK
+        with VideoFileSource(path, realtime=False) as source:
+            options = pose_options or PoseOptions()
+            min_frames = max(1, round(MIN_CHUNK_S * source.fps))
+            for start in chunk_starts(total, pose_jobs, pose_every, min_frames):  # they start up meanwhile
+                later.append(ChunkProcess(path, start, pose_every, pose_width, options))
+            with (
+                PoseEstimator.create(options) as pose,
+                contextlib.closing(decoded_ahead(source, timings=stages)) as frames_in,  # before source
+            ):
+
+                def one(captured: CapturedFrame, pose: PoseEstimator = pose) -> PoseResult:
+                    return estimate(pose, captured, pose_width)
+
+                local = (
+                    PoseItem(c.index, c.timestamp_ms, p) for c, p in pose_stream(frames_in, one, pose_every)
                 )
-                began_worker = time.perf_counter()
-                frames += 1
-                results.extend(core.process(frame))
-                track_ids = core.track_ids(frame.source)
-                for track in track_ids[track_ids >= 0].tolist():
-                    seen.setdefault(track, []).append(frame.capture_ts)
-                if keep_poses:
-                    kept.append((frame, track_ids))
-                stages["worker"] += time.perf_counter() - began_worker
-                if progress is not None:
-                    progress(frames, total)
+
+                def stop_local() -> None:  # handed over: stop estimating and decoding here
+                    local.close()
+                    frames_in.close()
+
+                items = stitched(local, later, stop_local, handovers)
+                waited = _timed(items, stages, "pose")  # waiting for the other processes counts as pose
+                for item, poses in interpolated(waited, stages):
+                    frame = pose_frame(
+                        name, item.index, poses, source.width, source.height, clock=MEDIA_CLOCK
+                    )
+                    began_worker = time.perf_counter()
+                    frames += 1
+                    results.extend(core.process(frame))
+                    track_ids = core.track_ids(frame.source)
+                    for track in track_ids[track_ids >= 0].tolist():
+                        seen.setdefault(track, []).append(frame.capture_ts)
+                    if keep_poses:
+                        kept.append((frame, track_ids))
+                    stages["worker"] += time.perf_counter() - began_worker
+                    if progress is not None:
+                        progress(frames, total)
             began_worker = time.perf_counter()
             results.extend(core.classify_ready(flush=True))
             stages["worker"] += time.perf_counter() - began_worker
             fps, width, height = source.fps, source.width, source.height
     finally:
+        for process in later:
+            process.stop()
         core.expire_idle_sources(-1.0)  # forget this video's tracks (batch: every source is done)
     by_track: dict[int, list[ActionResult]] = {}
     for r in results:
@@ -536,6 +612,7 @@ def annotate_video(
         processing_s=time.perf_counter() - began,
         stages=stages,
         pose_frames=kept,
+        pose_handovers=handovers,
     )
 
 

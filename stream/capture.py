@@ -170,6 +170,19 @@ class VideoFileSource(FrameSource):
         self.counters.processed += 1
         return CapturedFrame(index, image, round(index * 1000.0 / self.fps), time.time())
 
+    def skip(self, count: int) -> int:
+        """Pass over the next `count` frames without converting them (their indices are used up).
+
+        Returns:
+            How many were skipped (fewer at the end of the file).
+        """
+        skipped = 0
+        while skipped < count and self._capture is not None and self._decode(retrieve=False) is not None:
+            self._next_index += 1
+            self.counters.dropped += 1
+            skipped += 1
+        return skipped
+
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()
