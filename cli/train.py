@@ -7,8 +7,16 @@ from pathlib import Path
 import typer
 
 from actzero.cli.main import app
+from actzero.cli.options import (
+    DEFAULT_DATASET,
+    DEFAULT_SHARED,
+    Dataset,
+    Epochs,
+    SharedData,
+    TextWeight,
+    TorchThreads,
+)
 
-DEFAULT_DATASET = Path("cache") / "dataset-v3.npz"
 DEFAULT_BUNDLE_OUT = Path("model") / "assets" / "default_bundle"
 
 
@@ -31,17 +39,15 @@ def _progress_bar(console):
 @app.command("train")
 def train(
     out: Path = typer.Option(DEFAULT_BUNDLE_OUT, "--out", help="Bundle folder to write."),
-    dataset: Path = typer.Option(DEFAULT_DATASET, "--dataset", help="Data set .npz (built if missing)."),
-    shared: Path = typer.Option(Path("..") / "shared", "--shared", help="Shared data folder (for building)."),
+    dataset: Dataset = DEFAULT_DATASET,
+    shared: SharedData = DEFAULT_SHARED,
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice (reproducible)."),
-    epochs: int = typer.Option(0, "--epochs", min=0, help="Backbone epochs (0: the default schedule)."),
+    epochs: Epochs = 0,
     metrics: Path | None = typer.Option(
         None, "--metrics", help="results.json of `actzero eval` to store in the manifest."
     ),
-    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
-    text_weight: float = typer.Option(
-        0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
-    ),
+    threads: TorchThreads = 2,
+    text_weight: TextWeight = 0.0,
     frame: str = typer.Option(
         "gravity",
         "--frame",
@@ -103,14 +109,12 @@ def train(
 @app.command("eval")
 def evaluate(
     out: Path = typer.Option(Path("runs") / "eval", "--out", help="Folder for results.json/.md and caches."),
-    dataset: Path = typer.Option(DEFAULT_DATASET, "--dataset", help="Data set .npz (built if missing)."),
-    shared: Path = typer.Option(Path("..") / "shared", "--shared", help="Shared data folder (for building)."),
+    dataset: Dataset = DEFAULT_DATASET,
+    shared: SharedData = DEFAULT_SHARED,
     splits: int = typer.Option(3, "--splits", min=1, help="Seen/unseen splits."),
     seeds: int = typer.Option(2, "--seeds", min=1, help="SA-DVAE seeds per split."),
-    epochs: int = typer.Option(0, "--epochs", min=0, help="Backbone epochs (0: the default schedule)."),
-    text_weight: float = typer.Option(
-        0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
-    ),
+    epochs: Epochs = 0,
+    text_weight: TextWeight = 0.0,
     search: bool = typer.Option(
         False, "--search", help="Instead: score SA-DVAE settings on the cached validation features."
     ),
@@ -126,7 +130,7 @@ def evaluate(
         help="cross-source: comma-separated held-out sources (default: utd-mhad, kinder-gator, "
         "nw-ucla, msr-action3d, citi, hdm05).",
     ),
-    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
+    threads: TorchThreads = 2,
     frame: str = typer.Option(
         "upright",
         "--frame",
