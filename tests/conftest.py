@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,16 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def sample_cut(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cut.mp4: the first 2 s of the sample video at half size (tests/cli/_sample_cut.py), written
+    once for the session (encoding it takes ~1.5 s); tests read it and write nothing beside it."""
+    sys.path.insert(0, str(REPO / "tests" / "cli"))
+    from _sample_cut import write_sample_cut
+
+    return write_sample_cut(tmp_path_factory.mktemp("sample_cut") / "cut.mp4", seconds=2.0)
 
 
 def _extract_members(archive: Path, names: list[str], into: Path) -> list[Path]:
