@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import tarfile
 import tomllib
 from pathlib import Path
 
@@ -36,15 +35,10 @@ def recognizer() -> Recognizer:
 
 
 @pytest.fixture(scope="module")
-def bandai_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, float, str]:
+def bandai_clip(tmp_path_factory: pytest.TempPathFactory, archive_members) -> tuple[np.ndarray, float, str]:
     """(joints, fps, class name) of one real Bandai Namco clip, read with model/bvh.py."""
-    if not BANDAI_1.exists():
-        pytest.skip("../shared/data/bandai-namco is not present")
-    out = tmp_path_factory.mktemp("bandai")
-    with tarfile.open(BANDAI_1) as archive:
-        member = next(m for m in archive if m.name == BANDAI_CLIP)
-        archive.extract(member, out, filter="data")
-    joints, fps = read_bvh_ntu(out / BANDAI_CLIP)
+    (path,) = archive_members(BANDAI_1, [BANDAI_CLIP], tmp_path_factory.mktemp("bandai"))
+    joints, fps = read_bvh_ntu(path)
     with (REPO / "training" / "actions.toml").open("rb") as f:
         classes = tomllib.load(f)["action"]
     (name,) = [c["name"] for c in classes if BANDAI_TAG in c.get("tags", [])]
