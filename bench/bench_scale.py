@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import soak  # noqa: E402  (bench/soak.py: recorded poses, worker process, run_soak)
 from report import REPO, Table, percentiles, print_tables  # noqa: E402
 
-from actzero.stream.frames import PoseFrame  # noqa: E402
+from actzero.stream.frames import MEDIA_CLOCK, WALL_CLOCK, PoseFrame  # noqa: E402
 from actzero.stream.protocol import encode_pose_frame  # noqa: E402
 
 TRACKS = (1, 2, 4, 8, 16, 32, 64, 128)  # real worker process
@@ -61,22 +61,18 @@ class GridReplay:
             self.poses.append((placed, world[picks], visibility[picks]))
         self.sources, self.persons, self.index = sources, persons, 0
 
-    def frames(self, capture_ts: float) -> list[PoseFrame]:
-        """The next frame of every source, all with the capture time `capture_ts`."""
+    def frames(self, clock: str, wall_ts: float | None = None) -> list[PoseFrame]:
+        """The next frame of every source on `clock` (`soak.replayed_frame`: WALL_CLOCK at `wall_ts`)."""
         out = []
         for s in range(self.sources):
-            image, world, visibility = self.poses[(self.index + 7 * s) % len(self.poses)]
-            out.append(
-                PoseFrame(
-                    f"cam{s}", self.index, capture_ts, soak.WIDTH, soak.HEIGHT, image, world, visibility
-                )
-            )
+            pose = self.poses[(self.index + 7 * s) % len(self.poses)]
+            out.append(soak.replayed_frame(f"cam{s}", self.index, pose, clock=clock, wall_ts=wall_ts))
         self.index += 1
         return out
 
     def next_messages(self, capture_ts: float) -> list[list[bytes]]:
-        """The next frame of every source, encoded."""
-        return [encode_pose_frame(frame) for frame in self.frames(capture_ts)]
+        """The next frame of every source, encoded, all captured at `capture_ts` (wall clock)."""
+        return [encode_pose_frame(frame) for frame in self.frames(WALL_CLOCK, capture_ts)]
 
 
 def in_process_rows(tracks: tuple[int, ...], seconds: float) -> list[dict]:
@@ -93,8 +89,8 @@ def in_process_rows(tracks: tuple[int, ...], seconds: float) -> list[dict]:
         frames = int(seconds * soak.FPS)
         steps, batches = [], []
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        for i in range(frames):
-            (frame,) = replay.frames(1000.0 + i / soak.FPS)
+        for _ in range(frames):
+            (frame,) = replay.frames(MEDIA_CLOCK)  # frame i at i / 30 s of video
             core.ingest(frame)
             began = time.perf_counter()
             results = core.classify_ready()

@@ -34,17 +34,21 @@ import zmq
 from rich.console import Console
 from rich.table import Table
 
-from actzero.model.bundle import Bundle
-from actzero.stream.control import send_request
-from actzero.stream.frames import PoseFrame
-from actzero.stream.protocol import encode_pose_frame
-from actzero.stream.results import decode_result
-from actzero.stream.worker import WorkerConfig, WorkerCore
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import soak  # noqa: E402  (bench/soak.py: recorded poses -> PoseFrame)
+
+from actzero.model.bundle import Bundle  # noqa: E402
+from actzero.stream.control import send_request  # noqa: E402
+from actzero.stream.frames import MEDIA_CLOCK, WALL_CLOCK, PoseFrame  # noqa: E402
+from actzero.stream.protocol import encode_pose_frame  # noqa: E402
+from actzero.stream.results import decode_result  # noqa: E402
+from actzero.stream.worker import WorkerConfig, WorkerCore  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 POSES_CACHE = REPO / "cache" / "bench_worker_poses.npz"
 VIDEO = REPO / "samples" / "sports2d-demo.mp4"
-FIRST, COUNT, WIDTH, HEIGHT = 59, 90, 640, 360  # both people are in view from frame 59
+FIRST, COUNT = 59, 90  # both people are in view from frame 59
+WIDTH, HEIGHT = soak.WIDTH, soak.HEIGHT  # the size soak.replayed_frame gives the frames
 console = Console()
 
 
@@ -77,12 +81,14 @@ def load_poses() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 
 def frame_at(poses, source: str, k: int, ts: float, t_video: float) -> PoseFrame:
-    """Message k of a source showing the poses at `t_video` seconds of a forwards-backwards replay
-    of the recorded stretch: the motion keeps its real speed however fast frames are sent."""
+    """Message k of a source, captured at wall-clock time `ts`, showing the poses at `t_video` seconds
+    of a forwards-backwards replay of the recorded stretch: the motion keeps its real speed however
+    fast frames are sent."""
     cycle = len(poses) * 2 - 2
     j = int(t_video * 30) % cycle
-    image, world, vis = poses[j if j < len(poses) else cycle - j]
-    return PoseFrame(source, k, ts, WIDTH, HEIGHT, image, world, vis)
+    return soak.replayed_frame(
+        source, k, poses[j if j < len(poses) else cycle - j], clock=WALL_CLOCK, wall_ts=ts
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -138,8 +144,7 @@ def walker_poses(poses) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 def _step(core: WorkerCore, walker: list, sources: list[str], k: int) -> list:
     """Frame k of every one-person source (each at its own point of the walk), then one step."""
     for i, name in enumerate(sources):
-        image, world, vis = walker[(k + 7 * i) % len(walker)]
-        core.ingest(PoseFrame(name, k, 1000.0 + k / 30, WIDTH, HEIGHT, image, world, vis))
+        core.ingest(soak.replayed_frame(name, k, walker[(k + 7 * i) % len(walker)], clock=MEDIA_CLOCK))
     return core.classify_ready()
 
 

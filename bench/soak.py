@@ -32,7 +32,8 @@ import numpy as np
 import zmq
 
 from actzero.stream.control import send_request
-from actzero.stream.frames import PoseFrame
+from actzero.stream.frames import WALL_CLOCK, PoseFrame, pose_frame
+from actzero.stream.pose import PoseResult
 from actzero.stream.protocol import encode_pose_frame
 from actzero.stream.results import decode_result
 
@@ -105,6 +106,22 @@ def record_poses(path: Path = POSES_CACHE) -> list[tuple[np.ndarray, np.ndarray,
     return poses
 
 
+def replayed_frame(
+    source: str,
+    index: int,
+    pose: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    clock: str,
+    wall_ts: float | None = None,
+) -> PoseFrame:
+    """Recorded landmarks (image, world, visibility) as frame `index` of `source`, built by
+    `pose_frame` on `clock`: WALL_CLOCK at `wall_ts` (frames sent to a worker), or MEDIA_CLOCK,
+    whose time is the frame's place in a 30 fps replay, index / FPS (frames fed in-process)."""
+    image, world, visibility = pose
+    poses = PoseResult(image, world, visibility, timestamp_ms=round(index * 1000 / FPS))
+    return pose_frame(source, index, poses, WIDTH, HEIGHT, clock=clock, wall_ts=wall_ts)
+
+
 class PoseReplay:
     """The recorded poses as `sources` streams (two people each), ping-ponging so motion stays continuous.
 
@@ -121,12 +138,12 @@ class PoseReplay:
         self.pose_by_time = pose_by_time
 
     def next_messages(self, capture_ts: float) -> list[list[bytes]]:
-        """The next frame of every source, encoded, all with the capture time `capture_ts`."""
+        """The next frame of every source, encoded, all captured at `capture_ts` (wall clock)."""
         messages = []
         step = int(capture_ts * FPS) if self.pose_by_time else self.index
         for s in range(self.sources):
-            image, world, visibility = self.poses[self.cycle[(step + 7 * s) % len(self.cycle)]]
-            frame = PoseFrame(f"cam{s}", self.index, capture_ts, WIDTH, HEIGHT, image, world, visibility)
+            pose = self.poses[self.cycle[(step + 7 * s) % len(self.cycle)]]
+            frame = replayed_frame(f"cam{s}", self.index, pose, clock=WALL_CLOCK, wall_ts=capture_ts)
             messages.append(encode_pose_frame(frame))
         self.index += 1
         return messages

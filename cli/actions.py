@@ -9,19 +9,21 @@ from typing import NoReturn
 import typer
 
 from actzero.cli.main import app
+from actzero.cli.options import (
+    CONTROL_TIMEOUT_S,
+    ClientSecret,
+    Control,
+    ControlTimeout,
+    Registry,
+    RegistryBundle,
+    ServerKey,
+)
 
 actions_app = typer.Typer(
     help="List, add, replace and remove recognisable actions (the registry; optionally a running worker).",
     no_args_is_help=True,
 )
 app.add_typer(actions_app, name="actions")
-
-REGISTRY_HELP = "Registry file (default: $ACTZERO_CONFIG_DIR/actions.json or ~/.config/actzero/actions.json)."
-BUNDLE_HELP = "Model bundle folder whose actions the registry starts from (default: the shipped bundle)."
-CONTROL_HELP = (
-    "Also apply the change to a running worker at this control endpoint, e.g. tcp://127.0.0.1:5557 "
-    "(use it whenever a worker runs on this registry: its next change rewrites the file with its own set)."
-)
 
 
 def _fail(message: str) -> NoReturn:
@@ -60,8 +62,8 @@ def _tell_worker(
 
 @actions_app.command("list")
 def list_actions(
-    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+    registry: Registry = None,
+    bundle: RegistryBundle = None,
 ) -> None:
     """Print the registered actions: name, source and first description.
 
@@ -101,14 +103,12 @@ def add(
         "-d",
         help="A plain-English sentence about what the body does (repeat for several).",
     ),
-    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
-    control: str | None = typer.Option(None, "--control", help=CONTROL_HELP),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds to wait for the worker."),
-    server_key: Path | None = typer.Option(None, "--server-key", help="Worker's CURVE public key file."),
-    client_secret: Path | None = typer.Option(
-        None, "--client-secret", help="This client's CURVE .key_secret file (with --server-key)."
-    ),
+    registry: Registry = None,
+    bundle: RegistryBundle = None,
+    control: Control = None,
+    timeout: ControlTimeout = CONTROL_TIMEOUT_S,
+    server_key: ServerKey = None,
+    client_secret: ClientSecret = None,
 ) -> None:
     """Add an action described in words; it is recognisable without retraining.
 
@@ -135,14 +135,12 @@ def replace(
         "-d",
         help="A plain-English sentence about what the body does (repeat for several); replaces all.",
     ),
-    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
-    control: str | None = typer.Option(None, "--control", help=CONTROL_HELP),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds to wait for the worker."),
-    server_key: Path | None = typer.Option(None, "--server-key", help="Worker's CURVE public key file."),
-    client_secret: Path | None = typer.Option(
-        None, "--client-secret", help="This client's CURVE .key_secret file (with --server-key)."
-    ),
+    registry: Registry = None,
+    bundle: RegistryBundle = None,
+    control: Control = None,
+    timeout: ControlTimeout = CONTROL_TIMEOUT_S,
+    server_key: ServerKey = None,
+    client_secret: ClientSecret = None,
 ) -> None:
     """Give an existing action new descriptions (in place; `add` refuses an existing name).
 
@@ -163,14 +161,12 @@ def replace(
 @actions_app.command("remove")
 def remove(
     name: str = typer.Argument(..., help="Name of the action to remove (case-insensitive)."),
-    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
-    control: str | None = typer.Option(None, "--control", help=CONTROL_HELP),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds to wait for the worker."),
-    server_key: Path | None = typer.Option(None, "--server-key", help="Worker's CURVE public key file."),
-    client_secret: Path | None = typer.Option(
-        None, "--client-secret", help="This client's CURVE .key_secret file (with --server-key)."
-    ),
+    registry: Registry = None,
+    bundle: RegistryBundle = None,
+    control: Control = None,
+    timeout: ControlTimeout = CONTROL_TIMEOUT_S,
+    server_key: ServerKey = None,
+    client_secret: ClientSecret = None,
 ) -> None:
     """Remove an action from the registry (and from a running worker with --control).
 
@@ -201,8 +197,8 @@ def reset(
         help="A shipped action to restore (default: all; actions you added are dropped).",
         show_default=False,
     ),
-    registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
+    registry: Registry = None,
+    bundle: RegistryBundle = None,
 ) -> None:
     """Restore the shipped actions: all of them, or one removed or changed shipped action.
 

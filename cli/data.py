@@ -7,11 +7,10 @@ from pathlib import Path
 import typer
 
 from actzero.cli.main import app
+from actzero.cli.options import DEFAULT_DATASET, DEFAULT_SHARED
 
 data_app = typer.Typer(help="Build and inspect training data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-DEFAULT_OUT = Path("cache") / "dataset-v3.npz"
 
 
 @data_app.command("layout")
@@ -27,7 +26,7 @@ def layout() -> None:
 @data_app.command("build")
 def build(
     shared: Path = typer.Option(
-        Path("..") / "shared", "--shared", help="The shared folder holding data/<kind>/<source>/*.tar.xz."
+        DEFAULT_SHARED, "--shared", help="The shared folder holding data/<kind>/<source>/*.tar.xz."
     ),
     sources: str = typer.Option(
         "all",
@@ -36,7 +35,7 @@ def build(
         "nw-ucla, msr-action3d, citi, hdm05, cmu) or 'all'.",
     ),
     out: Path = typer.Option(
-        DEFAULT_OUT, "--out", help="The .npz to write; archives are extracted beside it."
+        DEFAULT_DATASET, "--out", help="The .npz to write; archives are extracted beside it."
     ),
     seed: int = typer.Option(
         0, "--seed", help="Seed of the synthetic motions (the result is deterministic)."

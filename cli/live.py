@@ -22,6 +22,7 @@ from typing import NoReturn
 import typer
 
 from actzero.cli.main import app
+from actzero.cli.options import NumPoses, Verbose
 
 _STOP_TIMEOUT_S = 5.0
 _STATUS_INTERVAL_S = 2.0  # --headless prints the frame rate and dropped frames this often
@@ -173,8 +174,8 @@ def live(
     actions_file: Path | None = typer.Option(
         None, "--actions", help="Label set: text file of 'name: description' lines (default: the registry)."
     ),
-    num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
-    verbose: bool = typer.Option(False, "--verbose", help="Show MediaPipe's native start-up log."),
+    num_poses: NumPoses = 4,
+    verbose: Verbose = False,
 ) -> None:
     """Recognise actions live: a pose process and a worker process over ZeroMQ, shown in a window.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from actzero.cli.main import app
+from actzero.cli.options import NumPoses
 
 
 @app.command("pose")
@@ -39,7 +40,7 @@ def pose(
         "--wait-for-subscriber",
         help="Start only once a subscriber has connected (no frame is missed).",
     ),
-    num_poses: int = typer.Option(4, "--num-poses", min=1, max=16, help="Most persons detected per frame."),
+    num_poses: NumPoses = 4,
     interval: float = typer.Option(2.0, "--stats-every", min=0.1, help="Seconds between status lines."),
 ) -> None:
     """Estimate poses and publish them (one ZeroMQ message per frame, see docs/protocol.md).

@@ -7,9 +7,18 @@ from pathlib import Path
 import typer
 
 from actzero.cli.main import app
+from actzero.cli.options import (
+    CameraError,
+    DEFAULT_DATASET,
+    DEFAULT_SHARED,
+    Dataset,
+    Epochs,
+    SharedData,
+    TextWeight,
+    TorchThreads,
+)
 from actzero.model.canonical import CANONICAL_FRAMES
 
-DEFAULT_DATASET = Path("cache") / "dataset-v3.npz"
 DEFAULT_BUNDLE_OUT = Path("model") / "assets" / "default_bundle"
 
 
@@ -32,29 +41,22 @@ def _progress_bar(console):
 @app.command("train")
 def train(
     out: Path = typer.Option(DEFAULT_BUNDLE_OUT, "--out", help="Bundle folder to write."),
-    dataset: Path = typer.Option(DEFAULT_DATASET, "--dataset", help="Data set .npz (built if missing)."),
-    shared: Path = typer.Option(Path("..") / "shared", "--shared", help="Shared data folder (for building)."),
+    dataset: Dataset = DEFAULT_DATASET,
+    shared: SharedData = DEFAULT_SHARED,
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice (reproducible)."),
-    epochs: int = typer.Option(0, "--epochs", min=0, help="Backbone epochs (0: the default schedule)."),
+    epochs: Epochs = 0,
     metrics: Path | None = typer.Option(
         None, "--metrics", help="results.json of `actzero eval` to store in the manifest."
     ),
-    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
-    text_weight: float = typer.Option(
-        0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
-    ),
+    threads: TorchThreads = 2,
+    text_weight: TextWeight = 0.0,
     frame: str = typer.Option(
         "gravity",
         "--frame",
         help="Canonical frame of the model input: gravity (world up kept, heading removed), upright "
         "(spine re-levelled, the bundles before issue 14) or image (2D: the camera's picture only).",
     ),
-    camera_error: bool = typer.Option(
-        False,
-        "--camera-error",
-        help="Train with the MediaPipe error model (jitter and depth scaling measured on real video; "
-        "studies/camera_error.py).",
-    ),
+    camera_error: CameraError = False,
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
 
@@ -118,14 +120,12 @@ def train(
 @app.command("eval")
 def evaluate(
     out: Path = typer.Option(Path("runs") / "eval", "--out", help="Folder for results.json/.md and caches."),
-    dataset: Path = typer.Option(DEFAULT_DATASET, "--dataset", help="Data set .npz (built if missing)."),
-    shared: Path = typer.Option(Path("..") / "shared", "--shared", help="Shared data folder (for building)."),
+    dataset: Dataset = DEFAULT_DATASET,
+    shared: SharedData = DEFAULT_SHARED,
     splits: int = typer.Option(3, "--splits", min=1, help="Seen/unseen splits."),
     seeds: int = typer.Option(2, "--seeds", min=1, help="SA-DVAE seeds per split."),
-    epochs: int = typer.Option(0, "--epochs", min=0, help="Backbone epochs (0: the default schedule)."),
-    text_weight: float = typer.Option(
-        0.0, "--text-weight", min=0.0, help="Weight of the backbone's skeleton-text alignment loss (0: off)."
-    ),
+    epochs: Epochs = 0,
+    text_weight: TextWeight = 0.0,
     search: bool = typer.Option(
         False, "--search", help="Instead: score SA-DVAE settings on the cached validation features."
     ),
@@ -142,7 +142,7 @@ def evaluate(
         "nw-ucla, msr-action3d, citi, hdm05); penn-action adds Penn Action's real-video 2D joints "
         "(test only, z = 0).",
     ),
-    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
+    threads: TorchThreads = 2,
     frame: str = typer.Option(
         "upright",
         "--frame",
@@ -153,12 +153,7 @@ def evaluate(
         "linear", "--latent-score", help="cross-source: SA-DVAE latent scoring, linear or cosine."
     ),
     device: str = typer.Option("cpu", "--device", help="torch device of the backbones (cpu, cuda)."),
-    camera_error: bool = typer.Option(
-        False,
-        "--camera-error",
-        help="Train with the MediaPipe error model (jitter and depth scaling measured on real video; "
-        "studies/camera_error.py).",
-    ),
+    camera_error: CameraError = False,
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 

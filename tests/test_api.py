@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import tarfile
 import tomllib
 from pathlib import Path
 
@@ -37,15 +35,10 @@ def recognizer() -> Recognizer:
 
 
 @pytest.fixture(scope="module")
-def bandai_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, float, str]:
+def bandai_clip(tmp_path_factory: pytest.TempPathFactory, archive_members) -> tuple[np.ndarray, float, str]:
     """(joints, fps, class name) of one real Bandai Namco clip, read with model/bvh.py."""
-    if not BANDAI_1.exists():
-        pytest.skip("../shared/data/bandai-namco is not present")
-    out = tmp_path_factory.mktemp("bandai")
-    with tarfile.open(BANDAI_1) as archive:
-        member = next(m for m in archive if m.name == BANDAI_CLIP)
-        archive.extract(member, out, filter="data")
-    joints, fps = read_bvh_ntu(out / BANDAI_CLIP)
+    (path,) = archive_members(BANDAI_1, [BANDAI_CLIP], tmp_path_factory.mktemp("bandai"))
+    joints, fps = read_bvh_ntu(path)
     with (REPO / "training" / "actions.toml").open("rb") as f:
         classes = tomllib.load(f)["action"]
     (name,) = [c["name"] for c in classes if BANDAI_TAG in c.get("tags", [])]
@@ -128,12 +121,8 @@ def test_remove_action_of_an_unknown_name_is_a_clear_error() -> None:
 
 
 @pytest.mark.slow  # MediaPipe on 60 half-size frames: ~5 s on a quiet machine
-def test_annotate_video_returns_persons_with_segments(recognizer: Recognizer, tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "cli"))
-    from _sample_cut import write_sample_cut
-
-    video = write_sample_cut(tmp_path / "cut.mp4", seconds=2.0)
-    annotation = annotate_video(video, recognizer)
+def test_annotate_video_returns_persons_with_segments(recognizer: Recognizer, sample_cut: Path) -> None:
+    annotation = annotate_video(sample_cut, recognizer)  # the 2 s cut
     assert annotation.frames == 60 and annotation.duration_s == pytest.approx(2.0)
     assert [action["name"] for action in annotation.actions] == recognizer.labels
     assert annotation.persons, "the sample video's cut shows people"

@@ -17,13 +17,11 @@ STUDIES = Path(__file__).resolve().parents[1] / "studies"
 sys.path.insert(0, str(STUDIES))
 
 
-@pytest.mark.slow  # real MediaPipe on 75 half-size frames
-def test_camera_gate_reports_every_tracked_window(tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "cli"))
-    from _sample_cut import write_sample_cut
+@pytest.mark.slow  # real MediaPipe on 60 half-size frames
+def test_camera_gate_reports_every_tracked_window(sample_cut: Path, monkeypatch, capsys) -> None:
+    import camera_gate
 
-    video = write_sample_cut(tmp_path / "cut.mp4", seconds=2.5)
-    script = [sys.executable, str(STUDIES / "camera_gate.py"), "--video", str(video)]
+    script = [sys.executable, str(STUDIES / "camera_gate.py"), "--video", str(sample_cut)]
     done = subprocess.run(
         [*script, "--add", "juggle: Both hands toss and catch balls in front of the chest."],
         capture_output=True,
@@ -35,8 +33,10 @@ def test_camera_gate_reports_every_tracked_window(tmp_path: Path) -> None:
     windows = int(re.search(r"- (\d+) windows; gate threshold", done.stdout).group(1))
     assert rows and sum(int(row.split("|")[2]) for row in rows) == windows  # every window has a track
     assert "| top seen probability |" in done.stdout and "| gate g" in done.stdout
-    refused = subprocess.run([*script, "--add", "no description"], capture_output=True, text=True, timeout=60)
-    assert refused.returncode == 2 and 'needs "name: description"' in refused.stderr
+    monkeypatch.setattr(sys, "argv", [*script[1:], "--add", "no description"])  # its own argument parser,
+    with pytest.raises(SystemExit) as refused:  # in this process: no second start-up
+        camera_gate.main()
+    assert refused.value.code == 2 and 'needs "name: description"' in capsys.readouterr().err
 
 
 def test_track_quality_counts_switches_and_spurious_ids() -> None:

@@ -11,8 +11,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cut(tmp_path_factory) -> Path:
-    return write_sample_cut(tmp_path_factory.mktemp("video") / "cut.mp4")
+def cut(sample_cut) -> Path:
+    """The session's 2 s cut of the sample video (tests/conftest.py)."""
+    return sample_cut
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from _sample_cut import write_sample_cut
 
 
 def _alive(pid: int) -> bool:
@@ -28,9 +27,9 @@ def _live(*args: str, env_dir) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow  # two real processes (MediaPipe, the model) on a 3 s video: ~10 s
-def test_headless_video_prints_results_and_leaves_no_children(tmp_path):
-    video = write_sample_cut(tmp_path / "cut.mp4", seconds=3.0)
+@pytest.mark.slow  # two real processes (MediaPipe, the model) on a 2 s video: ~8 s
+def test_headless_video_prints_results_and_leaves_no_children(tmp_path, sample_cut):
+    video = sample_cut
     run = _live("--video", str(video), "--headless", "--duration", "30", env_dir=tmp_path / "cfg")
     assert run.returncode == 0, run.stderr[-2000:]
     lines = [line for line in run.stdout.splitlines() if "latency" in line]
@@ -103,8 +102,8 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _start_live_and_kill(tmp_path, sig: int) -> tuple[set[int], subprocess.Popen]:
-    """Start `live --headless` on a cut of the sample, wait until both children run, send `sig`.
+def _start_live_and_kill(tmp_path, video: Path, sig: int) -> tuple[set[int], subprocess.Popen]:
+    """Start `live --headless` on `video`, wait until both children run, send `sig`.
 
     Returns the parent's descendants seen before the signal, and the parent process.
     """
@@ -112,7 +111,6 @@ def _start_live_and_kill(tmp_path, sig: int) -> tuple[set[int], subprocess.Popen
     import threading
     import time
 
-    video = write_sample_cut(tmp_path / "cut.mp4", seconds=3.0)
     env = {**os.environ, "ACTZERO_CONFIG_DIR": str(tmp_path / "cfg")}
     parent = subprocess.Popen(
         [str(Path(sys.executable).with_name("actzero")), "live", "--video", str(video), "--headless"]
@@ -153,8 +151,8 @@ def _wait_gone(pids: set[int], seconds: float) -> set[int]:
 
 @pytest.mark.slow  # starts the real pose and worker processes (~10 s)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_killing_the_parent_leaves_no_child(tmp_path, sig):
-    children, parent = _start_live_and_kill(tmp_path, sig)
+def test_killing_the_parent_leaves_no_child(tmp_path, sample_cut, sig):
+    children, parent = _start_live_and_kill(tmp_path, sample_cut, sig)
     try:
         parent.wait(timeout=30)
         left = _wait_gone(children, 30)
@@ -168,8 +166,8 @@ def test_killing_the_parent_leaves_no_child(tmp_path, sig):
 
 
 @pytest.mark.slow  # MediaPipe on a 2 s cut (~8 s)
-def test_no_display_falls_back_to_headless(tmp_path):
-    video = write_sample_cut(tmp_path / "cut.mp4", seconds=2.0)
+def test_no_display_falls_back_to_headless(tmp_path, sample_cut):
+    video = sample_cut
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["ACTZERO_CONFIG_DIR"] = str(tmp_path / "cfg")
     run = subprocess.run(
@@ -192,8 +190,8 @@ def test_unreachable_display_is_detected(monkeypatch):
     assert problem is not None and ":4711" in problem
 
 
-@pytest.mark.slow  # the real pose and worker processes on a 3 s cut (~12 s); only the GUI calls are stubbed
-def test_the_window_shows_the_camera_picture_with_its_own_poses(tmp_path, monkeypatch):
+@pytest.mark.slow  # the real pose and worker processes on a 2 s cut (~10 s); only the GUI calls are stubbed
+def test_the_window_shows_the_camera_picture_with_its_own_poses(tmp_path, sample_cut, monkeypatch):
     """The window path end to end, in this process: real children and sockets, no display needed.
 
     OpenCV's window functions are replaced by recorders (this machine has no display); everything
@@ -206,7 +204,7 @@ def test_the_window_shows_the_camera_picture_with_its_own_poses(tmp_path, monkey
     import actzero.cli.live as live_module
     from actzero.cli.main import app
 
-    video = write_sample_cut(tmp_path / "cut.mp4", seconds=3.0)
+    video = sample_cut
     capture = cv2.VideoCapture(str(video))
     originals = []
     while (image := capture.read()[1]) is not None:

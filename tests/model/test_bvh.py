@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -129,16 +128,11 @@ def test_other_rig_is_refused_by_ntu_reader(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def bandai_bye(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not BANDAI_1.exists():
-        pytest.skip("../shared/data/bandai-namco is not present")
+def bandai_bye(tmp_path_factory: pytest.TempPathFactory, archive_members) -> Path:
     # The archive's first BVH file: reading stops there, so the test decompresses little.
     name = "Bandai-Namco-Research-Motiondataset-1/data/dataset-1_bye_feminine_001.bvh"
-    out = tmp_path_factory.mktemp("bandai")
-    with tarfile.open(BANDAI_1) as archive:
-        member = next(m for m in archive if m.name == name)
-        archive.extract(member, out, filter="data")
-    return out / name
+    (path,) = archive_members(BANDAI_1, [name], tmp_path_factory.mktemp("bandai"))
+    return path
 
 
 def test_real_bandai_clip_is_an_upright_adult_facing_the_camera(bandai_bye: Path) -> None:

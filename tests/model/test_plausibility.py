@@ -1,4 +1,3 @@
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -37,15 +36,12 @@ def test_every_synthetic_action_is_a_plausible_body():
         check_plausible_body(missing)
 
 
-def test_a_captured_body_is_plausible(tmp_path):
-    if not BANDAI_1.exists():
-        pytest.skip("../shared/data/bandai-namco is not present")
+def test_a_captured_body_is_plausible(tmp_path, archive_members):
     from actzero.model.readers import read_skeleton_file
 
     name = "Bandai-Namco-Research-Motiondataset-1/data/dataset-1_bow_normal_001.bvh"
-    with tarfile.open(BANDAI_1) as archive:
-        archive.extract(archive.getmember(name), tmp_path, filter="data")
-    [(_, joints, _)] = read_skeleton_file(tmp_path / name)
+    (path,) = archive_members(BANDAI_1, [name], tmp_path)
+    [(_, joints, _)] = read_skeleton_file(path)
     check_plausible_body(joints)
 
 

@@ -1,4 +1,3 @@
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -227,15 +226,11 @@ def test_unsupported_missing_or_bad_rate(tmp_path):
         read_skeleton_file(other, fps=-1)
 
 
-def test_bvh_is_read_through_the_bandai_rig(tmp_path):
-    if not BANDAI_1.exists():
-        pytest.skip("../shared/data/bandai-namco is not present")
+def test_bvh_is_read_through_the_bandai_rig(tmp_path, archive_members):
     from actzero.model.bvh import read_bvh_ntu
 
     name = "Bandai-Namco-Research-Motiondataset-1/data/dataset-1_bow_normal_001.bvh"
-    with tarfile.open(BANDAI_1) as archive:
-        archive.extract(archive.getmember(name), tmp_path, filter="data")
-    path = tmp_path / name
+    (path,) = archive_members(BANDAI_1, [name], tmp_path)
     [(clip, joints, fps)] = read_skeleton_file(path)
     expected, file_fps = read_bvh_ntu(path)
     assert clip == "dataset-1_bow_normal_001" and fps == file_fps == 30.0

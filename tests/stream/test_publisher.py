@@ -168,9 +168,15 @@ def test_view_messages_carry_each_frames_picture_beside_its_poses(short_video):
     publisher = PublisherThread(config)
     try:
         frames = receive_all(address, NUM_FRAMES, publisher)
-        views = []
-        while len(views) < NUM_FRAMES and viewer.poll(TIMEOUT_MS):
-            views.append(decode_view_frame(viewer.recv_multipart()))
+        views, deadline = [], time.monotonic() + TIMEOUT_MS / 1000
+        while len(views) < NUM_FRAMES and time.monotonic() < deadline:
+            # once the publisher has ended, its view socket is closed (linger 0): no further picture
+            # is sent, so wait only for what is on its way instead of the whole timeout for a lost one
+            ended = not publisher.thread.is_alive()
+            if viewer.poll(1000 if ended else 100):
+                views.append(decode_view_frame(viewer.recv_multipart()))
+            elif ended:
+                break
     finally:
         viewer.close()
     publisher.join()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-import tarfile
 import tomllib
 from pathlib import Path
 
@@ -34,27 +32,21 @@ def _raw_classes(source: str) -> list[dict]:
     return tomllib.loads((CLASSES_DIR / f"{source}.toml").read_text(encoding="utf-8"))["class"]
 
 
-def _archive_labels(source: str) -> set[str]:
-    """The labels a reader finds in the source's archive: in file names, or in the label files."""
+def _archive_labels(source: str, archives, into: Path) -> set[str]:
+    """The labels a reader finds in the source's archive: in file names, or in the label files
+    (`archives`: the session's archive cache, tests/conftest.py; label files go to `into`)."""
     if source == "citi":
         path = DATA / "kinect/citi-dailyactivities3d/CITI-DailyActivities3D-skeleton.tar.xz"
-        with tarfile.open(path) as tar:
-            text = tar.extractfile("CITI-DailyActivities3D/citi_labels/action_labels.txt").read().decode()
-        return {str(int(line)) for line in text.split()}
+        (labels,) = archives.extract(path, ["CITI-DailyActivities3D/citi_labels/action_labels.txt"], into)
+        return {str(int(line)) for line in labels.read_text().split()}
     if source == "penn-action":
         import scipy.io
 
-        labels = set()
-        with tarfile.open(DATA / "video/penn-action-2d/PennAction-labels.tar.xz") as tar:
-            for member in tar:
-                if member.name.endswith(".mat"):
-                    data = io.BytesIO(tar.extractfile(member).read())
-                    mat = scipy.io.loadmat(data, variable_names=["action"])
-                    labels.add(str(mat["action"][0]))
-        return labels
+        path = DATA / "video/penn-action-2d/PennAction-labels.tar.xz"
+        mats = archives.extract(path, [name for name in archives.names(path) if name.endswith(".mat")], into)
+        return {str(scipy.io.loadmat(mat, variable_names=["action"])["action"][0]) for mat in mats}
     relative, pattern = ARCHIVES[source]
-    with tarfile.open(DATA / relative) as tar:
-        names = tar.getnames()
+    names = archives.names(DATA / relative)
     return {m.group(1) for name in names if (m := re.search(pattern, name, flags=re.IGNORECASE))}
 
 
@@ -86,8 +78,8 @@ def test_skipped_classes_say_why(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_labels_match_the_archive(source: str) -> None:
+def test_labels_match_the_archive(source: str, shared_archives, tmp_path: Path) -> None:
     if not DATA.is_dir():
         pytest.skip("../shared/data is not present")
     table = {str(entry["label"]) for entry in _raw_classes(source)}
-    assert table == _archive_labels(source)
+    assert table == _archive_labels(source, shared_archives, tmp_path)
