@@ -8,9 +8,9 @@ import typer
 
 from actzero.cli.main import app
 from actzero.cli.options import (
-    CameraError,
     DEFAULT_DATASET,
     DEFAULT_SHARED,
+    CameraError,
     Dataset,
     Epochs,
     SharedData,
