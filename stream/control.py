@@ -99,7 +99,13 @@ def send_request(
                 raise ValueError("CURVE needs both server_key and client_secret")
             secure_client(sock, Path(server_key), Path(client_secret))
         sock.connect(address)
-        sock.send(json.dumps(request).encode())
+        # A REQ socket with no ready peer (worker down, CURVE handshake refused) blocks in send:
+        # bound it by the same timeout.
+        sock.sndtimeo = int(timeout_s * 1000)
+        try:
+            sock.send(json.dumps(request).encode())
+        except zmq.Again:
+            raise TimeoutError(f"no reply from {address} within {timeout_s:g} s (request not sent)") from None
         if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
             raise TimeoutError(f"no reply from {address} within {timeout_s:g} s")
         reply = json.loads(sock.recv())
