@@ -27,7 +27,7 @@ from report import Table, percentiles, print_tables, time_calls  # noqa: E402
 
 from actzero.model.bundle import Bundle  # noqa: E402
 from actzero.stream.capture import SAMPLE_VIDEO, VideoFileSource  # noqa: E402
-from actzero.stream.frames import PoseFrame  # noqa: E402
+from actzero.stream.frames import MEDIA_CLOCK, PoseFrame  # noqa: E402
 from actzero.stream.protocol import decode_pose_frame, encode_pose_frame  # noqa: E402
 
 BATCHES = (1, 8, 32, 128)
@@ -74,24 +74,14 @@ def pose_table(max_frames: int) -> Table:
 
 
 def _frames(persons: int, count: int) -> list[PoseFrame]:
-    """`count` consecutive 30 fps pose frames of the recorded sample poses with at most `persons` people."""
+    """`count` consecutive 30 fps pose frames of the recorded sample poses with at most `persons` people
+    (media clock, as frames fed in-process; the recording ping-pongs so motion stays continuous)."""
     replay = soak.PoseReplay(1)
     frames = []
     for i in range(count):
-        (message,) = replay.next_messages(1000.0 + i / soak.FPS)
-        frame = decode_pose_frame(message)
-        frames.append(
-            PoseFrame(
-                frame.source,
-                frame.index,
-                frame.capture_ts,
-                frame.width,
-                frame.height,
-                frame.image[:persons],
-                frame.world[:persons],
-                frame.visibility[:persons],
-            )
-        )
+        image, world, visibility = replay.poses[replay.cycle[i % len(replay.cycle)]]
+        pose = (image[:persons], world[:persons], visibility[:persons])
+        frames.append(soak.replayed_frame("cam0", i, pose, clock=MEDIA_CLOCK))
     return frames
 
 
@@ -134,7 +124,7 @@ def worker_steps_table(repeats: int) -> Table:
     core = WorkerCore(bundle, config=WorkerConfig(stride=10**6))  # stride: never classify here
     ingest = []
     for i, f in enumerate(frames2 * max(1, repeats // len(frames2))):
-        moved = PoseFrame(f.source, i, 1000.0 + i / 30, f.width, f.height, f.image, f.world, f.visibility)
+        moved = soak.replayed_frame(f.source, i, (f.image, f.world, f.visibility), clock=MEDIA_CLOCK)
         began = time.perf_counter()
         core.ingest(moved)
         ingest.append((time.perf_counter() - began) * 1e3)
