@@ -21,13 +21,15 @@ These are the parameters of the MediaPipe error model of training/augment.py
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from actzero.model import skeleton as sk
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/report.py: Table
+from report import Table, print_tables  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO / "samples" / "sports2d-demo.mp4"
@@ -123,17 +125,18 @@ def main() -> None:
 
         config, rng = AugmentConfig(camera_error=True), np.random.default_rng(0)
         rows["bandai-namco + error model"] = [camera_error(c, config, rng) for c in rows["bandai-namco"]]
-    table = Table(title="3D error per source (medians over clips / tracks)")
-    for column in ("source", "clips", "bone CV", "depth scale", "jitter x/y", "jitter z"):
-        table.add_column(column)
+    table = Table(
+        "3D error per source (medians over clips / tracks)",
+        ("source", "clips", "bone CV", "depth scale", "jitter x/y", "jitter z"),
+    )
     for name, clips in rows.items():
         stats = [clip_error(c) for c in clips]
         med = {k: float(np.median([s[k] for s in stats])) for k in stats[0]}
-        table.add_row(
+        table.add(
             name, str(len(clips)), f"{med['bone_cv']:.3f}", f"{med['depth_scale']:.2f}",
             f"{med['jitter_xy']:.4f}", f"{med['jitter_z']:.4f}",
         )  # fmt: skip
-    Console().print(table)
+    print_tables([table])
 
 
 if __name__ == "__main__":

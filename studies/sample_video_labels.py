@@ -14,13 +14,14 @@ Run:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
 
 from actzero.api import Recognizer, annotate_video
 from actzero.stream.capture import SAMPLE_VIDEO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/report.py: Table
+from report import Table, print_tables  # noqa: E402
 
 JACKS = (0.2, 2.4)  # seconds of the man's jumping jacks
 LABEL = "jumping jacks"
@@ -36,13 +37,10 @@ def main() -> None:
     parser.add_argument("bundles", nargs="+", type=Path)
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
     args = parser.parse_args()
-    console = Console(width=160)
     for bundle in args.bundles:
         annotation = annotate_video(args.video, Recognizer(bundle))
-        table = Table(title=f"{bundle} ({annotation.bundle_id})")
         columns = ("track", "seen s", "segments (start-end label score)", "jacks 0.2-2.4 s", "jacks all")
-        for column in columns:
-            table.add_column(column)
+        table = Table(f"{bundle} ({annotation.bundle_id})", columns)
         for person in annotation.persons:
             if not person.segments:
                 continue
@@ -54,14 +52,14 @@ def main() -> None:
             text = "; ".join(
                 f"{s.start_s:.1f}-{s.end_s:.1f} {s.label or 'no action'} {s.score:.2f}" for _, s in spans
             )
-            table.add_row(
+            table.add(
                 str(person.track),
                 f"{person.first_s:.1f}-{person.last_s:.1f}",
                 text,
                 f"{100 * jacks_in / in_range:.0f}%" if in_range else "-",
                 f"{100 * jacks / total:.0f}%" if total else "-",
             )
-        console.print(table)
+        print_tables([table])
 
 
 if __name__ == "__main__":

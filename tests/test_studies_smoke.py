@@ -54,3 +54,30 @@ def test_track_quality_counts_switches_and_spurious_ids() -> None:
     assert summary.values[0] == (4, 4, 1, 2, 1, 2)
     assert per_person.values == [("a", 6, 6, "0", 0), ("b", 6, 5, "1 3", 2)]
     assert per_id.column("detections of")[2] == "nobody 1"
+
+
+def test_camera_error_finds_a_squeezed_depth_and_no_error_on_rigid_motion() -> None:
+    import camera_error
+
+    from actzero.model.canonical import TEMPLATE_POSE
+
+    angles = np.linspace(0, np.pi, 60)  # a rigid body turning about the vertical, arms moving
+    clip = np.repeat(TEMPLATE_POSE[None].astype(np.float64), len(angles), axis=0)
+    clip[:, 6:8, 2] -= 0.3 * np.sin(angles)[:, None]  # a forearm swinging in depth (bone lengths change)
+    clip[:, 6:8] = clip[:, 5:6] + (clip[:, 6:8] - clip[:, 5:6]) / np.linalg.norm(
+        clip[:, 6:7] - clip[:, 5:6], axis=-1, keepdims=True
+    ) * np.linalg.norm(TEMPLATE_POSE[6] - TEMPLATE_POSE[5])  # ... restored: lengths constant again
+    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    turned = clip.copy()
+    turned[..., 0], turned[..., 2] = c * clip[..., 0] + s * clip[..., 2], -s * clip[..., 0] + c * clip[..., 2]
+    clean = camera_error.clip_error(turned)
+    assert clean["bone_cv"] < 1e-6 and clean["depth_scale"] == pytest.approx(1.0, abs=0.05)
+    squeezed = turned * np.array([1.0, 1.0, 0.5])  # an estimator that halves depth
+    assert camera_error.clip_error(squeezed)["depth_scale"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_sample_video_labels_overlap() -> None:
+    import sample_video_labels
+
+    assert sample_video_labels.overlap((0.0, 1.0), (0.5, 3.0)) == 0.5
+    assert sample_video_labels.overlap((0.0, 1.0), (2.0, 3.0)) == 0.0
