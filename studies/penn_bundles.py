@@ -64,19 +64,20 @@ def main() -> None:
         pred = np.where(usable, np.nan_to_num(mean).argmax(axis=1), -1)  # unusable clips count as wrong
         decided = classifier.decide(mean[usable].astype(np.float32))
         right = pred == truth
-        by_class = [float(right[truth == k].mean()) for k in range(len(names))]
+        present = [truth == k for k in range(len(names))]
+        by_class = [float(right[mask].mean()) if mask.any() else None for mask in present]
         no_action = float(np.mean([d.label is None for d in decided]))
         summary.add(
             bundle.name,
             len(clips),
             int((~usable).sum()),
-            100 * np.mean(by_class),
+            100 * np.mean([v for v in by_class if v is not None]),
             100 * right.mean(),
             100 * no_action,
         )
         columns.append(by_class)
     for k, name in enumerate(names):
-        per_class.add(name, *[100 * col[k] for col in columns])
+        per_class.add(name, *["-" if col[k] is None else 100 * col[k] for col in columns])
     print_tables([summary, per_class])
 
 

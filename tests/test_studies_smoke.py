@@ -81,3 +81,22 @@ def test_sample_video_labels_overlap() -> None:
 
     assert sample_video_labels.overlap((0.0, 1.0), (0.5, 3.0)) == 0.5
     assert sample_video_labels.overlap((0.0, 1.0), (2.0, 3.0)) == 0.0
+
+
+def test_penn_bundles_scores_the_shipped_bundle_on_real_clips(repacked_archive, tmp_path: Path) -> None:
+    shared_data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    penn = shared_data / "video" / "penn-action-2d" / "PennAction-labels.tar.xz"
+    members = ("PennAction/labels/1040.mat", "PennAction/labels/1360.mat")  # jumping jacks, push-up
+    shared = repacked_archive(penn, members, tmp_path / "penn")
+    bundle = Path(__file__).resolve().parents[1] / "model" / "assets" / "default_bundle"
+    done = subprocess.run(
+        [sys.executable, str(STUDIES / "penn_bundles.py"), str(bundle), "--shared", str(shared),
+         "--cache", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| default_bundle"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "2" and 0 <= float(cells[3]) <= 100  # two clips, a percentage
+    per_class = [line for line in done.stdout.splitlines() if line.startswith("| jumping jacks")]
+    assert len(per_class) == 1
