@@ -28,7 +28,7 @@ about the vertical, takes over, blended by how vertical the left -> right direct
 Origin, unit and the rest are as in the upright frame. Camera pitch and roll stay in the
 gravity frame (training augments them: training/augment.py).
 
-The "image" frame is the 2D route (`canonicalise_image`): the model sees only the picture a
+The "image" frame is the 2D route (`_canonicalise_image`): the model sees only the picture a
 camera takes, x to the image's right and y up, z = 0. Input +y must be the image's up; depth
 (input z) is dropped, so a camera-space clip (Kinect) becomes its own sensor's view and a
 MediaPipe pose its image landmarks. Only the 13 joints every 2D source has (head, shoulders,
@@ -41,13 +41,13 @@ lengths are kept (foreshortening is what 2D shows of depth).
 Missing joints are filled per joint by linear interpolation in time, then by the nearest
 valid frame at the ends, then (for a joint never seen) by its parent's position.
 Every step commutes with rotation, translation and uniform scaling of the input, so the
-output is invariant to them (the gravity frame: to rotation about the vertical only; see
-tests/model/test_canonical.py).
+output is invariant to them (the gravity frame: to rotation about the vertical only; the image
+frame: to translation and scaling of the picture only; see tests/model/test_canonical.py).
 
-Last, `normalise_bone_lengths` gives the sequence the bone lengths of a template body, keeping
-every bone's direction: body proportions differ between the training sources (the mocap rig has
-narrow shoulders and hips, synthetic and MediaPipe bodies do not; studies/skeleton_gap.py) and say
-nothing about the action, so the model never sees them.
+Last (upright and gravity frames), `normalise_bone_lengths` gives the sequence the bone lengths
+of a template body, keeping every bone's direction: body proportions differ between the training
+sources (the mocap rig has narrow shoulders and hips, synthetic and MediaPipe bodies do not;
+studies/skeleton_gap.py) and say nothing about the action, so the model never sees them.
 
 Cutting clips and timestamped frames into model windows (resampling, windows, padding) is
 model/windows.py.
@@ -156,12 +156,14 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
         seq: (T, 25, 3) float array in any metric or pixel-like unit, any right-handed axes
             ("gravity": +y must be the world's up); NaN or inf marks a missing joint.
         frame: "upright" (spine along +y), "gravity" (world up kept, heading removed) or
-            "image" (the 2D view: `canonicalise_image`).
+            "image" (the 2D view: `_canonicalise_image`).
 
     Returns:
         Finite float32 (T, 25, 3): spine_base at the origin in every frame, the subject's
         left -> right along +x (upright: orthogonal to the spine; gravity: its horizontal
         part), unit body size, missing joints filled, the template body's bone lengths.
+        "image": the picture instead (z = 0, root at the hips' midpoint, no rotation, the
+        image's own bone lengths; see `_canonicalise_image`).
 
     Raises:
         CanonicalisationError: wrong shape, no frames, or no frame with a usable spine,
