@@ -128,6 +128,22 @@ def encode_pose_frame(frame: PoseFrame) -> list[bytes]:
     return [topic_for(frame.source), header_bytes, *(arrays[name].tobytes() for name in _ARRAYS)]
 
 
+def _message_parts(parts: list[bytes], count: int, kind: str) -> list[bytes]:
+    """The `count` parts of a received multipart message as bytes (`kind`: "" or "view ", for errors).
+
+    Raises:
+        ProtocolError: not a list, another number of parts, or a part that is not bytes-like.
+    """
+    if not isinstance(parts, list | tuple):
+        raise ProtocolError(f"expected a list of message parts, got {type(parts).__name__}")
+    if len(parts) != count:
+        raise ProtocolError(f"expected {count} {kind}message parts, got {len(parts)}")
+    try:
+        return [bytes(memoryview(part)) for part in parts]
+    except TypeError as error:
+        raise ProtocolError(f"message parts must be bytes: {error}") from None
+
+
 def decode_pose_frame(parts: list[bytes]) -> PoseFrame:
     """Parse and validate the five message parts of one pose frame.
 
@@ -139,14 +155,7 @@ def decode_pose_frame(parts: list[bytes]) -> PoseFrame:
             header fields, a topic that does not match, size mismatches, non-finite or
             out-of-range values, absurd sizes.
     """
-    if not isinstance(parts, list | tuple):
-        raise ProtocolError(f"expected a list of message parts, got {type(parts).__name__}")
-    if len(parts) != NUM_PARTS:
-        raise ProtocolError(f"expected {NUM_PARTS} message parts, got {len(parts)}")
-    try:
-        topic, header_bytes, *array_bytes = (bytes(memoryview(part)) for part in parts)
-    except TypeError as error:
-        raise ProtocolError(f"message parts must be bytes: {error}") from None
+    topic, header_bytes, *array_bytes = _message_parts(parts, NUM_PARTS, "")
     header = _parse_header(header_bytes)
     _check_header(header)
     if topic != topic_for(header["source"]):
@@ -366,14 +375,7 @@ def decode_view_frame(parts: list[bytes]) -> ViewFrame:
     """
     import cv2
 
-    if not isinstance(parts, list | tuple):
-        raise ProtocolError(f"expected a list of message parts, got {type(parts).__name__}")
-    if len(parts) != VIEW_NUM_PARTS:
-        raise ProtocolError(f"expected {VIEW_NUM_PARTS} view message parts, got {len(parts)}")
-    try:
-        topic, header_bytes, picture = (bytes(memoryview(part)) for part in parts)
-    except TypeError as error:
-        raise ProtocolError(f"message parts must be bytes: {error}") from None
+    topic, header_bytes, picture = _message_parts(parts, VIEW_NUM_PARTS, "view ")
     header = _parse_header(header_bytes)
     _check_view_header(header)
     if topic != view_topic_for(header["source"]):
