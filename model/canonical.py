@@ -70,7 +70,7 @@ IMAGE_JOINTS: tuple[int, ...] = (
     sk.HEAD, sk.L_SHOULDER, sk.R_SHOULDER, sk.L_ELBOW, sk.R_ELBOW, sk.L_WRIST, sk.R_WRIST,
     sk.L_HIP, sk.R_HIP, sk.L_KNEE, sk.R_KNEE, sk.L_ANKLE, sk.R_ANKLE,
 )  # fmt: skip
-IMAGE_NECK_FRACTION = 0.4  # neck on spine_shoulder -> head, as the Kinect readers place it
+NECK_FRACTION = 0.4  # `torso_from_limbs`: neck on spine_shoulder -> head, as the Kinect readers place it
 
 
 class CanonicalisationError(ValueError):
@@ -223,8 +223,19 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
     return normalise_bone_lengths(out)
 
 
-def _midpoint(arr: np.ndarray, a: int, b: int) -> np.ndarray:
-    return 0.5 * (arr[:, a] + arr[:, b])
+def torso_from_limbs(seq: np.ndarray) -> np.ndarray:
+    """Set the spine joints and the neck of a (T, 25, C) sequence from the 13 `IMAGE_JOINTS` (in place).
+
+    spine_base and spine_shoulder are the hips' and the shoulders' midpoints, spine_mid theirs,
+    the neck `NECK_FRACTION` of the way from spine_shoulder to the head (NaN where a source joint
+    is). For sources that have only those 13 joints (Penn Action, the image frame). Returns `seq`.
+    """
+    seq[:, sk.SPINE_BASE] = 0.5 * (seq[:, sk.L_HIP] + seq[:, sk.R_HIP])
+    seq[:, sk.SPINE_SHOULDER] = 0.5 * (seq[:, sk.L_SHOULDER] + seq[:, sk.R_SHOULDER])
+    seq[:, sk.SPINE_MID] = 0.5 * (seq[:, sk.SPINE_BASE] + seq[:, sk.SPINE_SHOULDER])
+    shoulder = seq[:, sk.SPINE_SHOULDER]
+    seq[:, sk.NECK] = shoulder + NECK_FRACTION * (seq[:, sk.HEAD] - shoulder)
+    return seq
 
 
 def _length(v: np.ndarray) -> np.ndarray:
@@ -238,11 +249,7 @@ def _canonicalise_image(arr: np.ndarray) -> np.ndarray:
     flat[:, core, :2] = arr[:, core, :2]
     flat[:, core, 2] = 0.0
     flat[~_valid_joints(flat)] = np.nan
-    flat[:, sk.SPINE_BASE] = _midpoint(flat, sk.L_HIP, sk.R_HIP)
-    flat[:, sk.SPINE_SHOULDER] = _midpoint(flat, sk.L_SHOULDER, sk.R_SHOULDER)
-    flat[:, sk.SPINE_MID] = _midpoint(flat, sk.SPINE_BASE, sk.SPINE_SHOULDER)
-    shoulder = flat[:, sk.SPINE_SHOULDER]
-    flat[:, sk.NECK] = shoulder + IMAGE_NECK_FRACTION * (flat[:, sk.HEAD] - shoulder)
+    torso_from_limbs(flat)
     torso = _length(flat[:, sk.SPINE_SHOULDER] - flat[:, sk.SPINE_BASE])
     legs = [
         _length(flat[:, knee] - flat[:, hip]) + _length(flat[:, ankle] - flat[:, knee])

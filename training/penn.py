@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero.model import skeleton as sk
+from actzero.model.canonical import torso_from_limbs
 from actzero.training.sources import extract_archive
 
 PENN_JOINTS: tuple[str, ...] = (
@@ -171,17 +172,13 @@ def penn_joints(clip: PennClip) -> np.ndarray:
     The 13 labelled joints go to `PENN_TO_NTU` (invisible ones keep their estimated
     coordinates, as the annotators placed them); spine_base, spine_shoulder and spine_mid are
     the hips', the shoulders' and their midpoints, the neck sits 0.4 of the way from
-    spine_shoulder to the head (the Kinect readers' rule); hands and feet are NaN.
+    spine_shoulder to the head (`canonical.torso_from_limbs`); hands and feet are NaN.
     """
     out = np.full((len(clip.xy), sk.NUM_JOINTS, 3), np.nan, dtype=np.float32)
     out[:, list(PENN_TO_NTU), 0] = -clip.xy[..., 0]
     out[:, list(PENN_TO_NTU), 1] = -clip.xy[..., 1]
     out[:, list(PENN_TO_NTU), 2] = 0.0
-    out[:, sk.SPINE_BASE] = 0.5 * (out[:, sk.L_HIP] + out[:, sk.R_HIP])
-    out[:, sk.SPINE_SHOULDER] = 0.5 * (out[:, sk.L_SHOULDER] + out[:, sk.R_SHOULDER])
-    out[:, sk.SPINE_MID] = 0.5 * (out[:, sk.SPINE_BASE] + out[:, sk.SPINE_SHOULDER])
-    out[:, sk.NECK] = out[:, sk.SPINE_SHOULDER] + 0.4 * (out[:, sk.HEAD] - out[:, sk.SPINE_SHOULDER])
-    return out
+    return torso_from_limbs(out)
 
 
 def with_penn_action(dataset, shared_dir: Path, cache_dir: Path):
