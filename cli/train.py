@@ -198,15 +198,7 @@ def evaluate(
         augment=AugmentConfig(camera_error=camera_error),
     )
     if protocol == "cross-source":
-        if "penn-action" in holdout.split(","):
-            from actzero.training.penn import with_penn_action
-
-            try:
-                data = with_penn_action(data, shared, dataset.parent)
-            except (OSError, ValueError) as error:
-                console.print(f"[red]error:[/red] {error}")
-                raise typer.Exit(1) from None
-        _cross_source(data, out, holdout, epochs, base, latent_score, console)
+        _cross_source(data, out, holdout, epochs, base, latent_score, console, shared, dataset.parent)
         return
     data = select_sources(data, ("bandai-namco", SYNTHETIC_SOURCE))  # today's protocol, today's clips
     train_config = replace(base, **({"epochs": epochs} if epochs else {}))
@@ -232,17 +224,29 @@ def evaluate(
     console.print(f"wrote {out / 'results.json'} and {out / 'results.md'} in {results['time_s']:.0f} s")
 
 
-def _cross_source(data, out: Path, holdout: str, epochs: int, base, latent_score: str, console) -> None:
-    """`actzero eval --protocol cross-source`: run it, print the table, write cross_source.md/.json."""
+def _cross_source(
+    data, out: Path, holdout: str, epochs: int, base, latent_score: str, console, shared: Path, cache: Path
+) -> None:
+    """`actzero eval --protocol cross-source`: run it, print the table, write cross_source.md/.json.
+
+    Penn Action's clips (extracted into `cache`) are added to the data set when it is held out.
+    """
     import shlex
     import sys
     from dataclasses import replace
 
+    from actzero.training import penn
     from actzero.training.cross_source import CrossSourceConfig, evaluate_cross_source
 
     config = CrossSourceConfig()
     if holdout.strip() != "all":
         config = replace(config, holdout=tuple(s.strip() for s in holdout.split(",") if s.strip()))
+    if penn.SOURCE in config.holdout:
+        try:
+            data = penn.with_penn_action(data, shared, cache)
+        except (OSError, ValueError) as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
     train = replace(base, epochs=epochs or config.train.epochs)  # evaluation backbones: 6 epochs by default
     config = replace(config, train=train, latent_score=latent_score)
     command = shlex.join(["actzero", *sys.argv[1:]])
