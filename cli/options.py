@@ -73,3 +73,12 @@ CameraError = Annotated[
         "studies/camera_error.py).",
     ),
 ]
+Frame = Annotated[
+    str,
+    typer.Option(
+        "--frame",
+        help="Canonical frame of the model input: gravity (world up kept, heading removed), limbs "
+        "(gravity, read from the 13 limb joints every sensor places alike), upright (spine "
+        "re-levelled, the bundles before issue 14) or image (2D: the camera's picture only).",
+    ),
+]

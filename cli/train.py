@@ -13,6 +13,7 @@ from actzero.cli.options import (
     CameraError,
     Dataset,
     Epochs,
+    Frame,
     SharedData,
     TextWeight,
     TorchThreads,
@@ -50,12 +51,7 @@ def train(
     ),
     threads: TorchThreads = 2,
     text_weight: TextWeight = 0.0,
-    frame: str = typer.Option(
-        "gravity",
-        "--frame",
-        help="Canonical frame of the model input: gravity (world up kept, heading removed), upright "
-        "(spine re-levelled, the bundles before issue 14) or image (2D: the camera's picture only).",
-    ),
+    frame: Frame = "gravity",
     camera_error: CameraError = False,
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
@@ -143,12 +139,7 @@ def evaluate(
         "(test only, z = 0).",
     ),
     threads: TorchThreads = 2,
-    frame: str = typer.Option(
-        "upright",
-        "--frame",
-        help="Canonical frame of the model input: upright (spine re-levelled), gravity (world up kept) "
-        "or image (2D: the camera's picture only).",
-    ),
+    frame: Frame = "upright",
     latent_score: str = typer.Option(
         "linear", "--latent-score", help="cross-source: SA-DVAE latent scoring, linear or cosine."
     ),

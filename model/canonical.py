@@ -28,6 +28,13 @@ about the vertical, takes over, blended by how vertical the left -> right direct
 Origin, unit and the rest are as in the upright frame. Camera pitch and roll stay in the
 gravity frame (training augments them: training/augment.py).
 
+The "limbs" frame is the gravity frame of the 13 joints that every sensor places alike (head,
+shoulders, elbows, wrists, hips, knees, ankles; `IMAGE_JOINTS`), the spine and the neck rebuilt
+from them (`limbs_only`). The sources put the other joints differently: Kinect v1 has no hand
+tips or thumbs (its readers extend the hand), the mocap rigs' spine and hip joints sit inside the
+body, MediaPipe's "hands" are knuckle estimates. Hands, tips, thumbs and feet sit on their
+parents (their bones take the template's direction, so the model sees a constant there).
+
 The "image" frame is the 2D route (`_canonicalise_image`): the model sees only the picture a
 camera takes, x to the image's right and y up, z = 0. Input +y must be the image's up; depth
 (input z) is dropped, so a camera-space clip (Kinect) becomes its own sensor's view and a
@@ -62,8 +69,9 @@ from actzero.model import skeleton as sk
 # Relative size below which a direction or the body is considered degenerate.
 _DEGENERATE = 1e-6
 
-UPRIGHT, GRAVITY, IMAGE = "upright", "gravity", "image"
-CANONICAL_FRAMES: tuple[str, ...] = (UPRIGHT, GRAVITY, IMAGE)
+UPRIGHT, GRAVITY, LIMBS, IMAGE = "upright", "gravity", "limbs", "image"
+CANONICAL_FRAMES: tuple[str, ...] = (UPRIGHT, GRAVITY, LIMBS, IMAGE)
+WORLD_UP_FRAMES: tuple[str, ...] = (GRAVITY, LIMBS)  # 3D frames that keep the world's up axis
 
 # The joints the image frame reads: what every 2D source (Penn Action, pose estimators) has.
 IMAGE_JOINTS: tuple[int, ...] = (
@@ -155,8 +163,9 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
     Args:
         seq: (T, 25, 3) float array in any metric or pixel-like unit, any right-handed axes
             ("gravity": +y must be the world's up); NaN or inf marks a missing joint.
-        frame: "upright" (spine along +y), "gravity" (world up kept, heading removed) or
-            "image" (the 2D view: `_canonicalise_image`).
+        frame: "upright" (spine along +y), "gravity" (world up kept, heading removed),
+            "limbs" (the gravity frame of `limbs_only(seq)`) or "image" (the 2D view:
+            `_canonicalise_image`).
 
     Returns:
         Finite float32 (T, 25, 3): spine_base at the origin in every frame, the subject's
@@ -175,6 +184,8 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
     arr = _check_shape(seq)
     if frame == IMAGE:
         return _canonicalise_image(arr)
+    if frame == LIMBS:
+        arr = limbs_only(arr)
     valid = _valid_joints(arr)
     if not valid.all():
         arr[~valid] = np.nan
@@ -212,7 +223,7 @@ def canonicalise(seq: np.ndarray, frame: str = UPRIGHT) -> np.ndarray:
         ]
     )
     rotation = np.stack([right, up, back])  # rows: new x, y, z axes
-    if frame == GRAVITY:
+    if frame in WORLD_UP_FRAMES:
         rotation = _heading_rotation(total / np.sqrt(total @ total), back)
 
     filled = _fill(arr, valid)
@@ -236,6 +247,18 @@ def torso_from_limbs(seq: np.ndarray) -> np.ndarray:
     shoulder = seq[:, sk.SPINE_SHOULDER]
     seq[:, sk.NECK] = shoulder + NECK_FRACTION * (seq[:, sk.HEAD] - shoulder)
     return seq
+
+
+def limbs_only(seq: np.ndarray) -> np.ndarray:
+    """A copy of a (T, 25, C) sequence with only the 13 `IMAGE_JOINTS` and the torso rebuilt from them.
+
+    Hands, hand tips, thumbs and feet become missing (`canonicalise` then puts each on its
+    parent, its bone taking the template's direction): the "limbs" frame's input.
+    """
+    out = np.full_like(seq, np.nan)
+    core = list(IMAGE_JOINTS)
+    out[:, core] = seq[:, core]
+    return torso_from_limbs(out)
 
 
 def _length(v: np.ndarray) -> np.ndarray:

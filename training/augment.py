@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actzero.model.canonical import GRAVITY, IMAGE, UPRIGHT, CanonicalisationError
+from actzero.model.canonical import IMAGE, UPRIGHT, WORLD_UP_FRAMES, CanonicalisationError
 from actzero.model.skeleton import MIRROR_PERM, NUM_JOINTS, SPINE_BASE, SPINE_SHOULDER, body_size
 from actzero.model.windows import model_window
 
@@ -201,7 +201,7 @@ def augment_batch(
         out[mirror] = flipped
         labels[mirror] = mirror_map[labels[mirror]]
     yaw = np.radians(rng.uniform(-config.yaw_degrees, config.yaw_degrees, n))
-    tilt = config.gravity_tilt_degrees if frame == GRAVITY else config.tilt_degrees
+    tilt = config.gravity_tilt_degrees if frame in WORLD_UP_FRAMES else config.tilt_degrees
     pitch = np.radians(rng.uniform(-tilt, tilt, n))
     roll = np.radians(rng.uniform(-tilt, tilt, n))
     if frame == IMAGE:  # the view was chosen before canonicalisation; only the image turns

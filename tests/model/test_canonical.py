@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from actzero.model import skeleton as sk
 from actzero.model.canonical import (
+    IMAGE_JOINTS,
     TEMPLATE_POSE,
     CanonicalisationError,
     canonicalise,
@@ -214,12 +215,13 @@ def _spine(out: np.ndarray) -> np.ndarray:
     ("pose", "name"),
     [(_about_x(-90), "on the back"), (_about_x(90), "face down"), (_about_z(90), "on the side")],
 )
-def test_gravity_frame_keeps_a_lying_body_horizontal(pose, name):
+@pytest.mark.parametrize("frame", ["gravity", "limbs"])
+def test_gravity_frame_keeps_a_lying_body_horizontal(pose, name, frame):
     lying = _motion(20, 9) @ pose.T @ _about_y(37).T + np.array([0.4, 0.1, 2.0])
-    gravity = _spine(canonicalise(lying, "gravity"))
+    gravity = _spine(canonicalise(lying, frame))
     assert abs(gravity[1]) < 0.1, f"{name}: spine {gravity} is not horizontal"
     assert _spine(canonicalise(lying, "upright"))[1] > 0.99  # the upright frame stands it up
-    assert np.isfinite(canonicalise(lying, "gravity")).all()
+    assert np.isfinite(canonicalise(lying, frame)).all()
 
 
 def test_gravity_frame_of_a_standing_body_matches_the_upright_frame():
@@ -235,14 +237,22 @@ def test_gravity_frame_of_a_standing_body_matches_the_upright_frame():
     lean=st.sampled_from([0.0, 30.0, 80.0, 90.0, 135.0]),
     seed=st.integers(0, 1000),
     missing=st.floats(0, 0.3),
+    frame=st.sampled_from(["gravity", "limbs"]),
 )
-def test_gravity_frame_is_invariant_to_heading_translation_and_scale(yaw, shift, scale, lean, seed, missing):
+def test_gravity_frame_is_invariant_to_heading_translation_and_scale(
+    yaw, shift, scale, lean, seed, missing, frame
+):
     seq = _motion(16, seed) @ _about_x(lean).T @ _about_z(lean / 3).T  # leaning up to lying
     holes = np.random.default_rng(seed).random((16, sk.NUM_JOINTS)) < missing
     holes[0, [sk.SPINE_BASE, sk.SPINE_SHOULDER, sk.L_SHOULDER, sk.R_SHOULDER]] = False
     seq[holes] = np.nan
+    if frame == "limbs":  # the limbs frame's body is set by the hips and shoulders only
+        holes[0, [sk.L_HIP, sk.R_HIP]] = False
+        seq[0, [sk.L_HIP, sk.R_HIP]] = (
+            _motion(16, seed)[0, [sk.L_HIP, sk.R_HIP]] @ _about_x(lean).T @ _about_z(lean / 3).T
+        )
     moved = scale * seq @ _about_y(yaw).T + np.asarray(shift)
-    np.testing.assert_allclose(canonicalise(seq, "gravity"), canonicalise(moved, "gravity"), atol=1e-4)
+    np.testing.assert_allclose(canonicalise(seq, frame), canonicalise(moved, frame), atol=1e-4)
 
 
 @pytest.mark.parametrize("tilt", [_about_x(15), _about_x(-18), _about_z(15), _about_x(12) @ _about_z(-12)])
@@ -253,6 +263,21 @@ def test_a_camera_tilt_changes_the_gravity_window_only_by_that_tilt(tilt):
     angle = np.degrees(np.arccos(np.clip(_spine(tilted) @ _spine(canonical), -1, 1)))
     expected = np.degrees(np.arccos(np.clip(_spine(canonical @ tilt.T) @ _spine(canonical), -1, 1)))
     assert angle == pytest.approx(expected, abs=0.5) and angle > 10
+
+
+def test_limbs_frame_reads_only_the_limb_joints_and_rebuilds_the_torso():
+    seq = _motion(20, 5) @ _about_y(40).T
+    other = seq.copy()
+    rng = np.random.default_rng(1)
+    rest = [j for j in range(sk.NUM_JOINTS) if j not in IMAGE_JOINTS]  # spine, neck, hands, tips, feet
+    other[:, rest] += rng.normal(scale=0.1, size=(20, len(rest), 3))
+    np.testing.assert_allclose(canonicalise(other, "limbs"), canonicalise(seq, "limbs"), atol=1e-5)
+    assert np.abs(canonicalise(other, "gravity") - canonicalise(seq, "gravity")).max() > 0.05
+    out = canonicalise(seq, "limbs")
+    hips = 0.5 * (out[:, sk.L_HIP] + out[:, sk.R_HIP])
+    np.testing.assert_allclose(out[:, sk.SPINE_BASE], hips, atol=1e-5)  # the root is the hips' midpoint
+    limbs = list(IMAGE_JOINTS)  # the same body as the gravity frame sees, up to the rebuilt torso
+    np.testing.assert_allclose(out[:, limbs], canonicalise(seq, "gravity")[:, limbs], atol=0.15)
 
 
 def test_unknown_canonical_frame_is_a_value_error():
