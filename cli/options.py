@@ -82,3 +82,11 @@ Frame = Annotated[
         "re-levelled, the bundles before issue 14) or image (2D: the camera's picture only).",
     ),
 ]
+SourceBalanced = Annotated[
+    bool,
+    typer.Option(
+        "--source-balanced",
+        help="Draw each class's training windows from each of its sources equally often (a class "
+        "with hundreds of motion-capture clips and a few dozen Kinect clips shows both alike).",
+    ),
+]

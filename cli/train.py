@@ -15,6 +15,7 @@ from actzero.cli.options import (
     Epochs,
     Frame,
     SharedData,
+    SourceBalanced,
     TextWeight,
     TorchThreads,
 )
@@ -53,6 +54,7 @@ def train(
     text_weight: TextWeight = 0.0,
     frame: Frame = "gravity",
     camera_error: CameraError = False,
+    source_balanced: SourceBalanced = False,
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
 
@@ -89,6 +91,7 @@ def train(
         threads=threads,
         text_weight=text_weight,
         canonical_frame=frame,
+        source_balanced=source_balanced,
         augment=AugmentConfig(camera_error=camera_error),
     )
     if epochs:
@@ -145,6 +148,7 @@ def evaluate(
     ),
     device: str = typer.Option("cpu", "--device", help="torch device of the backbones (cpu, cuda)."),
     camera_error: CameraError = False,
+    source_balanced: SourceBalanced = False,
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -186,6 +190,7 @@ def evaluate(
         text_weight=text_weight,
         canonical_frame=frame,
         device=device,
+        source_balanced=source_balanced,
         augment=AugmentConfig(camera_error=camera_error),
     )
     if protocol == "cross-source":

@@ -51,6 +51,7 @@ class TrainConfig:
     threads: int = 2
     text_weight: float = 0.0  # weight of the skeleton-text alignment loss (0: cross-entropy only)
     text_temperature: float = 0.1
+    source_balanced: bool = False  # draw a class's windows from each of its sources equally often
     device: str = "cpu"  # torch device of backbone training ("cuda" on a GPU machine; bundles: cpu)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -64,27 +65,34 @@ class TrainConfig:
 
 @dataclass
 class ClipSet:
-    """Raw clips (T, 25, 3) metres with labels indexing `names` (a view of a data set)."""
+    """Raw clips (T, 25, 3) metres with labels indexing `names` (a view of a data set).
+
+    `sources` (optional) names each clip's source, for source-balanced sampling.
+    """
 
     clips: list[np.ndarray]
     labels: np.ndarray
     names: list[str]
+    sources: np.ndarray | None = None
 
     def subset(self, index: Sequence[int] | np.ndarray, names: list[str] | None = None) -> ClipSet:
         """Clips at `index`; with `names`, labels are re-indexed into that list of class names."""
         index = np.asarray(index, dtype=np.int64)
         labels = self.labels[index]
+        sources = None if self.sources is None else self.sources[index]
+        clips = [self.clips[i] for i in index]
         if names is None:
-            return ClipSet([self.clips[i] for i in index], labels, list(self.names))
+            return ClipSet(clips, labels, list(self.names), sources)
         remap = {self.names.index(n): i for i, n in enumerate(names)}
-        return ClipSet([self.clips[i] for i in index], np.array([remap[int(c)] for c in labels]), list(names))
+        return ClipSet(clips, np.array([remap[int(c)] for c in labels]), list(names), sources)
 
 
 def clips_from_dataset(dataset) -> ClipSet:
-    """All clips of a `training.dataset.Dataset` as a `ClipSet`."""
+    """All clips of a `training.dataset.Dataset` as a `ClipSet` (with their sources)."""
     offsets = dataset.offsets
     clips = [dataset.frames[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
-    return ClipSet(clips, np.asarray(dataset.labels, dtype=np.int64), [c.name for c in dataset.classes])
+    labels = np.asarray(dataset.labels, dtype=np.int64)
+    return ClipSet(clips, labels, [c.name for c in dataset.classes], np.asarray(dataset.sources))
 
 
 def idle_label(names: Sequence[str]) -> str | None:
@@ -128,12 +136,23 @@ def windows_of_clips(
 def _epoch_windows(
     clip_set: ClipSet, config: TrainConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Class-balanced random windows for one epoch (speed change, drops, canonicalised)."""
+    """Class-balanced random windows for one epoch (speed change, drops, canonicalised).
+
+    With `config.source_balanced` (and `clip_set.sources`), a class's clip is drawn from one of
+    its sources chosen uniformly, so a class that one source has hundreds of clips of and
+    another a few dozen shows both renditions equally often.
+    """
     by_class = [np.flatnonzero(clip_set.labels == c) for c in range(len(clip_set.names))]
+    if config.source_balanced and clip_set.sources is not None:
+        sources = clip_set.sources
+        pools = [[idx[sources[idx] == s] for s in np.unique(sources[idx])] for idx in by_class]
+    else:
+        pools = [[idx] for idx in by_class]
     present = [c for c, idx in enumerate(by_class) if len(idx)]
     ws, ys = [], []
     for c in rng.choice(present, size=config.windows_per_epoch):
-        clip = clip_set.clips[rng.choice(by_class[c])]
+        pool = pools[c][int(rng.integers(len(pools[c])))] if len(pools[c]) > 1 else pools[c][0]
+        clip = clip_set.clips[rng.choice(pool)]
         w = sample_canonical_window(clip, config.window, config.augment, rng, config.canonical_frame)
         if w is not None:
             ws.append(w)

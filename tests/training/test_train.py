@@ -18,6 +18,7 @@ from actzero.training.backbone import BackboneConfig
 from actzero.training.train import (
     ClipSet,
     TrainConfig,
+    _epoch_windows,
     backbone_outputs,
     clip_windows,
     fit_temperature,
@@ -124,6 +125,24 @@ def test_tiny_backbone_learns_left_versus_right() -> None:
     features, logits = backbone_outputs(model, windows)
     assert features.shape == (len(windows), 16)
     assert (logits.argmax(1) == truth).mean() > 0.8
+
+
+def test_source_balanced_sampling_draws_each_source_of_a_class_equally_often() -> None:
+    # class 0: 20 clips of source "a" lifting the left wrist, 2 of source "b" lifting the right
+    clips = [_clip(96, seed=i, lift_left=i < 20) for i in range(22)]
+    sources = np.array(["a"] * 20 + ["b"] * 2)
+    clip_set = ClipSet(clips, np.zeros(22, dtype=np.int64), ["lift a hand"], sources)
+    shares = {}
+    for balanced in (False, True):
+        config = TrainConfig(
+            windows_per_epoch=400, source_balanced=balanced, augment=AugmentConfig(speed=(1, 1))
+        )
+        windows, labels = _epoch_windows(clip_set, config, np.random.default_rng(0))
+        assert len(windows) == 400 and (labels == 0).all()
+        right_moves = windows[:, :, R_WRIST, 1].std(1) > windows[:, :, L_WRIST, 1].std(1)
+        shares[balanced] = right_moves.mean()
+    assert shares[False] < 0.2 and 0.4 < shares[True] < 0.6, shares  # 2 / 22 of the clips vs one source of 2
+    assert clip_set.subset([0, 21]).sources.tolist() == ["a", "b"]
 
 
 def test_no_action_rates_count_idle_and_unsure_windows() -> None:
