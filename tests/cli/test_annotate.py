@@ -62,7 +62,7 @@ def test_bad_actions_file_is_a_clear_error(cut, tmp_path):
     actions.write_text("wave: raises a hand\nno colon here\n")
     result = runner.invoke(app, ["annotate", str(cut), "--actions", str(actions), "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert f"{actions}:2" in result.output
+    assert f"{actions}:2" in result.output.replace("\n", "")  # rich wraps a long path
     assert "Traceback" not in result.output
 
 
@@ -101,7 +101,11 @@ def test_a_folder_without_videos_is_named_with_the_suffixes_looked_for(tmp_path)
     (tmp_path / "docs" / "deeper" / "notes.txt").write_text("no video")
     result = runner.invoke(app, ["annotate", str(tmp_path / "docs"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
-    assert str(tmp_path / "docs") in result.output and ".mp4" in result.output and ".mkv" in result.output
+    assert (
+        str(tmp_path / "docs") in result.output.replace("\n", "")
+        and ".mp4" in result.output
+        and ".mkv" in result.output
+    )
 
 
 @pytest.mark.slow  # MediaPipe on two 0.7 s cuts and one rendering: ~15 s
