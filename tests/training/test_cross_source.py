@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from actzero.training.backbone import BackboneConfig
-from actzero.training.cross_source import CrossSourceConfig, _scores, evaluate_cross_source, plan_holdout
+from actzero.training.cross_source import (
+    CrossSourceConfig,
+    WindowFeatures,
+    _scores,
+    backbone_gap,
+    evaluate_cross_source,
+    plan_holdout,
+)
 from actzero.training.dataset import ClassInfo, Dataset
+from actzero.training.evaluate import Features
 from actzero.training.sadvae import SADVAEConfig
 from actzero.training.train import TrainConfig
 
@@ -92,6 +100,28 @@ def test_scores_split_novel_and_familiar_and_average_probabilities_per_clip() ->
     assert out["clip_balanced"] == round((1 + 1 + 0.5) / 3, 4)
 
 
+def test_backbone_gap_scores_the_familiar_classes_among_themselves(dataset: Dataset) -> None:
+    names = [c.name for c in dataset.classes]
+    plan = plan_holdout(dataset.sources, dataset.labels, names, "nw-ucla", 0.25, seed=0)  # familiar: 2 and 4
+    columns = {c: plan.train_names.index(names[c]) for c in (2, 4)}
+
+    def group(labels: list[int], predicted: list[int]) -> WindowFeatures:
+        logits = np.zeros((len(labels), len(plan.train_names)), dtype=np.float32)
+        logits[np.arange(len(labels)), [columns[c] for c in predicted]] = 5.0
+        logits[:, plan.train_names.index(names[0])] = 9.0  # a training-only class wins overall: not counted
+        return WindowFeatures(
+            Features(np.zeros((len(labels), 4)), logits, np.array(labels)),
+            np.arange(len(labels)),
+            np.array(labels),
+        )
+
+    feats = {
+        "val": group([2, 2, 4, 0], [2, 2, 4, 2]),  # class 0 is no familiar class: left out
+        "test": group([2, 4, 4, 5], [4, 4, 2, 2]),  # one of three familiar windows right
+    }
+    assert backbone_gap(feats, plan, names) == {"classes": 2, "validation": 1.0, "held_out": round(1 / 3, 4)}
+
+
 def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tmp_path) -> None:
     config = CrossSourceConfig(
         holdout=tuple(SOURCES),
@@ -127,6 +157,9 @@ def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tm
     assert (
         written["sources"]["utd-mhad"]["variants"]["full"]["zsl"]["novel_clip_top1"] is None
     )  # no novel class
+    assert all(
+        0.0 <= entry["backbone_familiar"]["validation"] <= 1.0 for entry in written["sources"].values()
+    )
     report = (tmp_path / "cross_source.md").read_text()
     assert "Command: `test`" in report and "Pooled" in report and "LIGHTER schedule" in report
     assert all(f"| {s} | full |" in report for s in SOURCES) and "| **mean** | direct |" in report
