@@ -195,6 +195,10 @@ def _group_features(
     )
 
 
+# TrainConfig fields added after feature caches were written; left out of the key at their default.
+_LATER_TRAIN_SETTINGS = ("source_balanced",)
+
+
 def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -> str:
     feature_keys = (
         "seed",
@@ -205,6 +209,10 @@ def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -
         "train",
     )
     settings = {k: v for k, v in config.to_dict().items() if k in feature_keys}
+    train = settings["train"]
+    for name in _LATER_TRAIN_SETTINGS:  # at their defaults they change nothing: earlier caches stay valid
+        if train[name] == getattr(TrainConfig(), name):
+            del train[name]
     digest = hashlib.sha256(json.dumps([names, plan.train_names, settings]).encode())
     for group in (plan.train, plan.val, plan.test):
         digest.update(np.asarray(group, dtype=np.int64).tobytes())
