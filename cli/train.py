@@ -40,6 +40,29 @@ def _progress_bar(console):
     return Progress(TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(), console=console)
 
 
+def manifest_metrics(results: dict) -> dict:
+    """What a bundle's manifest keeps of `actzero eval` results (results.json or cross_source.json).
+
+    bandai-split: its summary table. cross-source: the command, the mean over held-out sources
+    and each source's class-balanced ZSL clip top-1 per variant.
+
+    Raises:
+        KeyError: neither kind of results.
+    """
+    if "summary" in results:
+        return results["summary"]
+    per_source = {
+        source: {variant: r["zsl"]["clip_balanced"] for variant, r in entry["variants"].items()}
+        for source, entry in results["sources"].items()
+    }
+    return {
+        "protocol": "cross-source",
+        "command": results["command"],
+        "mean": results["mean"],
+        "zsl_clip_balanced": per_source,
+    }
+
+
 @app.command("train")
 def train(
     out: Path = typer.Option(DEFAULT_BUNDLE_OUT, "--out", help="Bundle folder to write."),
@@ -48,7 +71,9 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice (reproducible)."),
     epochs: Epochs = 0,
     metrics: Path | None = typer.Option(
-        None, "--metrics", help="results.json of `actzero eval` to store in the manifest."
+        None,
+        "--metrics",
+        help="results.json (bandai-split) or cross_source.json of `actzero eval` to store in the manifest.",
     ),
     threads: TorchThreads = 2,
     text_weight: TextWeight = 0.0,
@@ -78,7 +103,7 @@ def train(
     summary = {}
     if metrics is not None:
         try:
-            summary = json.loads(metrics.read_text())["summary"]
+            summary = manifest_metrics(json.loads(metrics.read_text()))
         except (OSError, ValueError, KeyError) as error:
             console.print(f"[red]error:[/red] cannot read metrics from {metrics}: {error}")
             raise typer.Exit(1) from None
