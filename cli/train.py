@@ -77,7 +77,7 @@ def train(
     ),
     threads: TorchThreads = 2,
     text_weight: TextWeight = 0.0,
-    frame: Frame = "gravity",
+    frame: Frame = "limbs",
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
 ) -> None:

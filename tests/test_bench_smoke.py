@@ -75,6 +75,12 @@ def test_run_all_quick_writes_the_report(tmp_path: Path) -> None:
     assert text.startswith("# actzero benchmarks")
     assert "| onnxruntime |" in text and "| Python |" in text
     assert "## Accuracy" in text
+    manifest = json.loads(
+        (BENCH.parent / "model" / "assets" / "default_bundle" / "manifest.json").read_text()
+    )
+    if manifest["metrics"].get("protocol") == "cross-source":  # the shipped bundle's per-source figures
+        mean = 100 * manifest["metrics"]["mean"]["full"]["zsl_clip_balanced"]
+        assert "| utd-mhad |" in text and "| **mean** |" in text and f"{mean:.1f} |" in text
     assert "**Machine**" in done.stdout  # every table is printed too
 
 

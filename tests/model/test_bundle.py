@@ -77,7 +77,7 @@ def test_the_canonical_frame_is_read_from_the_manifest_with_upright_by_default(
 
     from actzero.model.bundle import BundleError
 
-    assert bundle.canonical_frame == bundle.manifest["canonical_frame"] == "gravity"  # the shipped one
+    assert bundle.canonical_frame == bundle.manifest["canonical_frame"] == "limbs"  # the shipped one
     copy = tmp_path / "bundle"
     shutil.copytree(DEFAULT_BUNDLE, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
