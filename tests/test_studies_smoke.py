@@ -100,3 +100,37 @@ def test_penn_bundles_scores_the_shipped_bundle_on_real_clips(repacked_archive, 
     assert cells[1] == "2" and 0 <= float(cells[3]) <= 100  # two clips, a percentage
     per_class = [line for line in done.stdout.splitlines() if line.startswith("| jumping jacks")]
     assert len(per_class) == 1
+
+
+def test_heldout_by_source_splits_the_held_out_accuracy_by_source(tmp_path: Path) -> None:
+    synthetic = pytest.importorskip("actzero.training.synthetic")
+    from actzero.training.dataset import ClassInfo, Dataset, save_dataset
+
+    names = list(synthetic.SYNTHETIC_ACTIONS[:3])  # the shipped bundle has these actions
+    clips = synthetic.generate_clips(names, clips_per_class=10, seed=0)
+    sources = np.array(["synthetic", "utd-mhad"] * (len(clips) // 2))
+    dataset = Dataset(
+        frames=np.concatenate([c.joints for c in clips]).astype(np.float32),
+        offsets=np.concatenate([[0], np.cumsum([len(c.joints) for c in clips])]).astype(np.int64),
+        labels=np.array([names.index(c.name) for c in clips], dtype=np.int64),
+        classes=[ClassInfo(n, (f"A person does {n}.",), "synthetic", "MIT") for n in names],
+        clip_ids=np.array([c.clip_id for c in clips]),
+        sources=sources,
+        actors=np.full(len(clips), ""),
+        meta={"format": "actzero-dataset", "version": 3, "fps": 30.0},
+    )
+    save_dataset(dataset, tmp_path / "tiny.npz")
+    bundle = STUDIES.parent / "model" / "assets" / "default_bundle"
+    done = subprocess.run(
+        [sys.executable, str(STUDIES / "heldout_by_source.py"), str(bundle),
+         str(bundle / ".." / "default_bundle"), "--dataset", str(tmp_path / "tiny.npz"), "--confusions", "2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line for line in done.stdout.splitlines() if line.startswith("| ")}
+    assert {"synthetic", "utd-mhad", "all"} <= set(rows)
+    first, second = (cell.strip() for cell in rows["all"].strip("|").split("|")[1:3])
+    assert first == second and re.fullmatch(
+        r"\d+\.\d \(\d+\)", first
+    )  # the same bundle twice: the same figure
+    assert "Largest changes" in done.stdout
