@@ -122,7 +122,10 @@ class Rig:
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not self.sub.poll(int(left * 1000)):
-                raise TimeoutError(f"no matching result within {timeout_s} s")
+                raise TimeoutError(
+                    f"no matching result within {timeout_s} s (exit codes, None = running: "
+                    f"publisher {self.publisher.poll()}, worker {self.worker.poll()})"
+                )
             result = decode_result(self.sub.recv_multipart())
             if predicate(result):
                 return result, time.time()
