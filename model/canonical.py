@@ -267,12 +267,10 @@ def _length(v: np.ndarray) -> np.ndarray:
 
 def _canonicalise_image(arr: np.ndarray) -> np.ndarray:
     """The "image" frame of a checked float64 (T, 25, 3) sequence (see the module docstring)."""
-    flat = np.full_like(arr, np.nan)
-    core = list(IMAGE_JOINTS)
-    flat[:, core, :2] = arr[:, core, :2]
-    flat[:, core, 2] = 0.0
-    flat[~_valid_joints(flat)] = np.nan
-    torso_from_limbs(flat)
+    picture = arr.copy()
+    picture[..., 2] = 0.0  # depth dropped
+    picture[~_valid_joints(picture)] = np.nan
+    flat = limbs_only(picture)
     torso = _length(flat[:, sk.SPINE_SHOULDER] - flat[:, sk.SPINE_BASE])
     legs = [
         _length(flat[:, knee] - flat[:, hip]) + _length(flat[:, ankle] - flat[:, knee])
