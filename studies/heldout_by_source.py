@@ -75,23 +75,17 @@ def main() -> None:
         (a, b) = list(results)[:2]
         pred_a, truth, _, names = results[a]
         pred_b = results[b][0]
-        rows = []
+        rows = []  # (change, class, windows, accuracy before, after, the second bundle's top labels)
         for k in np.unique(truth):
             mask = truth == k
-            top = Counter(names[p] for p in pred_b[mask]).most_common(2)
-            rows.append((pred_b[mask].__eq__(k).mean() - pred_a[mask].__eq__(k).mean(), k, mask, top))
+            before, after = (pred_a[mask] == k).mean(), (pred_b[mask] == k).mean()
+            top = ", ".join(f"{names[p]} {n}" for p, n in Counter(pred_b[mask].tolist()).most_common(2))
+            rows.append((after - before, names[k], int(mask.sum()), 100 * before, 100 * after, top))
         changes = Table(
             f"Largest changes, {a} -> {b} (window top-1 %)", ("class", "windows", a, b, f"{b}: top labels")
         )
-        for _, k, mask, top in sorted(rows, key=lambda r: r[0])[: args.confusions]:
-            labels = ", ".join(f"{name} {n}" for name, n in top)
-            changes.add(
-                names[k],
-                int(mask.sum()),
-                100 * (pred_a[mask] == k).mean(),
-                100 * (pred_b[mask] == k).mean(),
-                labels,
-            )
+        for row in sorted(rows, key=lambda r: r[0])[: args.confusions]:
+            changes.add(*row[1:])
         tables.append(changes)
     print_tables(tables)
 
