@@ -7,6 +7,10 @@ The skeleton latent is split into z_r (semantic, aligned with the text latent z_
 - reconstruction: MSE(f_x, D_x[z_r, z_v]) + MSE(f_y, D_y(z_y));
 - KL: beta_x * (KL(z_r) + KL(z_v)) + beta_y * KL(z_y), weights warming up linearly;
 - cross-alignment (after a warm-up): MSE(f_x, D_x[z_y, z_v]) + MSE(f_y, D_y(z_r));
+- distribution alignment (`align_weight`, 0 = off, the paper's recipe; switched on with the
+  cross-alignment): the 2-Wasserstein distance between q(z_r | x) and q(z_y | y) of each
+  pair, sum over dimensions of (mu_r - mu_y)^2 + (sigma_r - sigma_y)^2 (as in CADA-VAE): it
+  pulls a window's z_r onto its class text's z_y, which the zero-shot classifier compares;
 - total correlation: the encoders are penalised by the discriminator's probability that
   [z_r, z_v] is a joint sample; the discriminator is trained every few steps with BCE on
   joint samples (label 1) against samples whose z_r and z_v were shuffled independently
@@ -41,6 +45,7 @@ class SADVAEConfig:
     kl_warmup_epochs: int = 5
     cross_start_epoch: int = 3
     cross_weight: float = 1.0
+    align_weight: float = 0.0
     tc_weight: float = 1.0
     disc_every: int = 3
     disc_lr: float = 1e-3
@@ -60,6 +65,14 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     if mu.shape[-1] == 0:
         return mu.new_zeros(())
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=-1)).mean()
+
+
+def wasserstein_distance(
+    mu_a: torch.Tensor, logvar_a: torch.Tensor, mu_b: torch.Tensor, logvar_b: torch.Tensor
+) -> torch.Tensor:
+    """Squared 2-Wasserstein distance between diagonal Gaussians per row, averaged over the batch."""
+    sigma_gap = torch.exp(0.5 * logvar_a) - torch.exp(0.5 * logvar_b)
+    return ((mu_a - mu_b).pow(2) + sigma_gap.pow(2)).sum(dim=-1).mean()
 
 
 def reconstruction_error(target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
@@ -154,6 +167,10 @@ class SADVAE(nn.Module):
             ) + reconstruction_error(f_y, self.text_decoder(z_r))
             total = total + cfg.cross_weight * cross
             parts["cross"] = cross.item()
+        if epoch >= cfg.cross_start_epoch and cfg.align_weight > 0:
+            align = wasserstein_distance(mu_x[:, : cfg.dz_r], logvar_x[:, : cfg.dz_r], mu_y, logvar_y)
+            total = total + cfg.align_weight * align
+            parts["align"] = align.item()
         if self.discriminator is not None and cfg.tc_weight > 0:
             tc = torch.sigmoid(self.discriminator(z_x)).mean()
             total = total + cfg.tc_weight * tc

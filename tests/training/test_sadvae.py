@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from actzero.training.sadvae import (
     reparameterise,
     shuffle_factors,
     train_sadvae,
+    wasserstein_distance,
 )
 
 
@@ -94,3 +97,27 @@ def test_without_disentanglement_has_no_discriminator() -> None:
     vae = train_sadvae(features, labels, texts, SADVAEConfig(dz_r=4, dz_v=0, tc_weight=0.0, epochs=2))
     assert vae.discriminator is None
     assert vae.semantic_mean(torch.from_numpy(features)).shape == (len(features), 4)
+
+
+def test_wasserstein_distance_is_zero_for_equal_gaussians_and_grows_with_the_gap() -> None:
+    mu, logvar = torch.randn(5, 3), torch.randn(5, 3)
+    assert float(wasserstein_distance(mu, logvar, mu, logvar)) == 0.0
+    # means 2 apart in one dimension, sigma 1 vs e^0.5: 4 + (1 - e^0.5)^2 per row
+    gap = wasserstein_distance(
+        torch.zeros(2, 3), torch.zeros(2, 3), torch.tensor([[2.0, 0, 0]] * 2), torch.tensor([[1.0, 0, 0]] * 2)
+    )
+    assert float(gap) == pytest.approx(4 + (1 - np.exp(0.5)) ** 2, rel=1e-5)
+
+
+def test_distribution_alignment_pulls_z_r_onto_the_class_text_latent() -> None:
+    features, labels, texts = _toy()
+    base = SADVAEConfig(dz_r=6, dz_v=2, epochs=20, lr=1e-2, kl_warmup_epochs=3, cross_start_epoch=2)
+
+    def gap(config: SADVAEConfig) -> float:
+        vae = train_sadvae(features, labels, texts, config, seed=0)
+        with torch.no_grad():
+            z_r = vae.semantic_mean(torch.from_numpy(features)).numpy()
+            text_mu = vae.text_encoder(torch.from_numpy(np.concatenate(texts)))[0].numpy()
+        return float(np.linalg.norm(z_r - text_mu[labels], axis=1).mean())
+
+    assert gap(replace(base, align_weight=1.0)) < 0.5 * gap(base)
