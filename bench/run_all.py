@@ -95,8 +95,10 @@ def accuracy_section(results_path: Path = EVAL_RESULTS) -> str:
         "val ZSL: on the validation pseudo-unseen classes (model selection).",
         "- variants (training/evaluate.py VARIANTS): direct = ridge projection of the backbone "
         "feature onto the sentence embedding, nearest class by cosine (a non-VAE baseline); "
+        "projection = the same with ridge 0.1 and both sides centred on the training classes' mean "
+        "prototype (what the shipped bundle serves, training/projection.py); "
         "no_disentangle = SA-DVAE with dz_v 0 and no TC; no_tc = no total-correlation term; "
-        "full = SA-DVAE as shipped (see docs/model.md).",
+        "full = SA-DVAE (trained and exported in the bundle; see docs/model.md).",
     ]
     for k, split in enumerate(splits):
         lines.append(

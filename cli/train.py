@@ -19,6 +19,7 @@ from actzero.cli.options import (
     TextWeight,
     TorchThreads,
 )
+from actzero.model.bundle import LATENT_SPACES
 from actzero.model.canonical import CANONICAL_FRAMES
 
 DEFAULT_BUNDLE_OUT = Path("model") / "assets" / "default_bundle"
@@ -80,6 +81,12 @@ def train(
     frame: Frame = "limbs",
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
+    latent_space: str = typer.Option(
+        "text",
+        "--latent-space",
+        help="Where typed labels are scored: 'text' (the features projected into the sentence-embedding "
+        "space; measured better, docs/model.md 'Text projection') or 'sadvae' (z_r against the text VAE).",
+    ),
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.
 
@@ -111,6 +118,10 @@ def train(
         known = ", ".join(CANONICAL_FRAMES)
         console.print(f"[red]error:[/red] --frame must be one of {known}, not {frame!r}")
         raise typer.Exit(1)
+    if latent_space not in LATENT_SPACES:
+        known = ", ".join(LATENT_SPACES)
+        console.print(f"[red]error:[/red] --latent-space must be one of {known}, not {latent_space!r}")
+        raise typer.Exit(1)
     config = replace(
         TrainConfig(),
         threads=threads,
@@ -131,7 +142,7 @@ def train(
             bar.update(tasks[stage], completed=fraction)
 
         manifest = train_default_bundle(
-            data, out, seed=seed, config=config, metrics=summary, progress=progress
+            data, out, seed=seed, config=config, metrics=summary, progress=progress, latent_space=latent_space
         )
     size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     console.print(

@@ -9,7 +9,12 @@ Folder layout (see docs/model.md):
   z_r means (the backbone fused with the skeleton VAE encoder);
 - text_vae.onnx: sentence embeddings (N, 384) -> mean and log-variance of z_y;
 - text_embeddings.npz: the shipped descriptions' sentence embeddings (a cache, so
-  fitting a classifier for shipped actions needs no text encoder run).
+  fitting a classifier for shipped actions needs no text encoder run);
+- text_projection.npz (when the manifest's classifier has `latent_space` "text"): the linear map
+  (weight, bias) from the skeleton features f_x to the sentence-embedding space
+  (training/projection.py). The latent classifier then compares a window's projection with each
+  label's description embeddings instead of z_r with their text-VAE latents ("sadvae", the
+  default when absent).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ MANIFEST = "manifest.json"
 SKELETON_ONNX = "skeleton.onnx"
 TEXT_VAE_ONNX = "text_vae.onnx"
 TEXT_CACHE = "text_embeddings.npz"
+TEXT_PROJECTION = "text_projection.npz"
+LATENT_SPACES = ("sadvae", "text")  # where the latent classifier compares windows with labels
 
 
 class BundleError(ValueError):
@@ -63,6 +70,7 @@ class Bundle:
     text_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     text_encoder: Any = field(default=None, repr=False)
     canonical_frame: str = UPRIGHT
+    projection: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (weight, bias)
     _centre: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -112,6 +120,16 @@ class Bundle:
             if canonical_frame not in CANONICAL_FRAMES:
                 known = ", ".join(CANONICAL_FRAMES)
                 raise ValueError(f"canonical_frame {canonical_frame!r} in {MANIFEST} is not one of {known}")
+            space = manifest.get("classifier", {}).get("latent_space", "sadvae")
+            if space not in LATENT_SPACES:
+                known = ", ".join(LATENT_SPACES)
+                raise ValueError(f"classifier latent_space {space!r} is not one of {known}")
+            projection = None
+            if space == "text":
+                if not (folder / TEXT_PROJECTION).is_file():
+                    raise BundleError(f"bundle file {folder / TEXT_PROJECTION} is missing")
+                with np.load(folder / TEXT_PROJECTION) as data:
+                    projection = (data["weight"].astype(np.float32), data["bias"].astype(np.float32))
         except KeyError as exc:
             raise BundleError(f"{folder}: missing field {exc} in {MANIFEST} or {TEXT_CACHE}") from exc
         except (TypeError, ValueError, OSError) as exc:  # wrong types, a corrupt .npz
@@ -131,6 +149,7 @@ class Bundle:
             text_vae_session=sessions[1],
             text_cache=cache,
             canonical_frame=canonical_frame,
+            projection=projection,
         )
 
     @property
@@ -139,11 +158,18 @@ class Bundle:
         return Path(self.path) / MANIFEST
 
     def encode_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Run the skeleton network: (seen logits (N, S), z_r means (N, dz_r)) of canonical windows."""
+        """Run the skeleton network: (seen logits (N, S), latents (N, d)) of canonical windows.
+
+        The latents are where the latent classifier works: z_r means (d = dz_r) or, for a "text"
+        bundle, the features projected into the sentence-embedding space (d = 384).
+        """
         windows = np.ascontiguousarray(windows, dtype=np.float32)
         if windows.ndim != 4 or windows.shape[1:] != (self.window, 25, 3):
             raise ValueError(f"expected windows shaped (N, {self.window}, 25, 3), got {windows.shape}")
-        _, logits, z_r = self.skeleton_session.run(None, {"windows": windows})
+        features, logits, z_r = self.skeleton_session.run(None, {"windows": windows})
+        if self.projection is not None:
+            weight, bias = self.projection
+            return logits, (features @ weight + bias).astype(np.float32)
         return logits, z_r
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -163,11 +189,21 @@ class Bundle:
         mu, logvar = self.text_vae_session.run(None, {"text": self.embed_texts(texts)})
         return mu, logvar
 
+    def label_latents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Where each text sits in the latent classifier's space: (means, log-variances), (N, d) each.
+
+        z_y of the text VAE, or for a "text" bundle the sentence embedding itself (log-variance 0).
+        """
+        if self.projection is not None:
+            embeddings = self.embed_texts(texts)
+            return embeddings, np.zeros_like(embeddings)
+        return self.text_latents(texts)
+
     def latent_centre(self) -> np.ndarray:
-        """Mean over the shipped actions of their descriptions' mean z_y (the "cosine" centre)."""
+        """Mean over the shipped actions of their descriptions' mean latent (the "cosine" centre)."""
         if self._centre is None:
             texts = [list(a.descriptions) or [a.name] for a in self.actions]
-            mu, _ = self.text_latents([t for group in texts for t in group])
+            mu, _ = self.label_latents([t for group in texts for t in group])
             bounds = np.cumsum([0] + [len(t) for t in texts])
             protos = [mu[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
             self._centre = np.mean(protos, axis=0).astype(np.float32)
@@ -195,7 +231,7 @@ class Bundle:
         seen_index = np.array([shipped.get(n.casefold(), -1) for n in names], dtype=np.int64)
         texts_per_action = [list(a.descriptions) or [a.name] for a in actions]
         flat = [t for texts in texts_per_action for t in texts]
-        mu, logvar = self.text_latents(flat)
+        mu, logvar = self.label_latents(flat)
         bounds = np.cumsum([0] + [len(t) for t in texts_per_action])
         settings = self.manifest.get("classifier", {})
         return fit_zero_shot(

@@ -35,6 +35,7 @@ import numpy as np
 
 from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, combine_experts, softmax
+from actzero.training.evaluate import VARIANTS as EVAL_VARIANTS
 from actzero.training.evaluate import Features, LatentModel
 from actzero.training.sadvae import SADVAEConfig
 from actzero.training.train import (
@@ -55,7 +56,7 @@ from actzero.training.train import (
 HOLDOUT_SOURCES = ("utd-mhad", "kinder-gator", "nw-ucla", "msr-action3d", "citi", "hdm05")
 # Sources only ever tested on: Penn Action's 2D joints (z = 0) are no 3D training data.
 TEST_ONLY_SOURCES = ("penn-action",)
-VARIANTS = ("direct", "full")
+VARIANTS = ("direct", "projection", "full")
 Progress = Callable[[str], None]
 
 
@@ -466,7 +467,7 @@ def evaluate_cross_source(
     """
     config = config or CrossSourceConfig()
     say = progress or (lambda message: None)
-    unknown = [v for v in config.variants if v not in ("direct", "no_disentangle", "no_tc", "full")]
+    unknown = [v for v in config.variants if v not in EVAL_VARIANTS]
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}")
     started = time.time()

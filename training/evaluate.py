@@ -33,8 +33,10 @@ import numpy as np
 from actzero.model.zeroshot import (
     Calibration,
     combine_experts,
+    cosine_scorer,
     fit_zero_shot,
 )
+from actzero.training.projection import DEFAULT_RIDGE, class_prototypes, fit_text_projection
 from actzero.training.sadvae import SADVAEConfig, train_sadvae
 from actzero.training.train import (
     ClipSet,
@@ -52,9 +54,17 @@ from actzero.training.train import (
 
 VARIANTS: dict[str, dict | None] = {
     "direct": None,
+    "projection": None,
     "no_disentangle": {"dz_v": 0, "tc_weight": 0.0},
     "no_tc": {"tc_weight": 0.0},
     "full": {},
+}
+# Variants scored in the sentence-embedding space (training/projection.py): (ridge, centred).
+# "direct" is the baseline as first measured (ridge 1, plain cosine); "projection" the centred
+# projection the bundle serves (docs/model.md, "Text projection").
+TEXT_SPACE_VARIANTS: dict[str, tuple[float, bool]] = {
+    "direct": (1.0, False),
+    "projection": (DEFAULT_RIDGE, True),
 }
 Progress = Callable[[str], None]
 
@@ -223,12 +233,11 @@ class LatentModel:
         local = {c: i for i, c in enumerate(sorted(set(train.labels.tolist())))}
         y = np.array([local[c] for c in train.labels])
         texts = [embeddings[c] for c in sorted(local)]
-        if variant == "direct":
-            x = train.features / np.linalg.norm(train.features, axis=1).mean()
-            self.scale = 1.0 / np.linalg.norm(train.features, axis=1).mean()
-            target = np.stack([t.mean(0) / np.linalg.norm(t.mean(0)) for t in texts])[y]
-            x1 = np.hstack([x, np.ones((len(x), 1))])
-            self.projection = np.linalg.solve(x1.T @ x1 + 1.0 * np.eye(x1.shape[1]), x1.T @ target)
+        if variant in TEXT_SPACE_VARIANTS:
+            ridge, centred = TEXT_SPACE_VARIANTS[variant]
+            protos = class_prototypes(texts)
+            self.projection = fit_text_projection(train.features, y, protos, ridge)
+            self.centre = protos.mean(axis=0) if centred else None
         else:
             overrides = VARIANTS[variant] or {}
             self.vae = train_sadvae(train.features, y, texts, replace(vae_config, **overrides), seed=seed)
@@ -246,12 +255,9 @@ class LatentModel:
         return self._logits[key][1]  # the cache holds `features`, so its id is not reused
 
     def _compute_logits(self, features: np.ndarray, label_classes: list[int]) -> np.ndarray:
-        if self.variant == "direct":
-            x = np.hstack([features * self.scale, np.ones((len(features), 1))]) @ self.projection
-            x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-8
-            protos = np.stack([self.embeddings[c].mean(0) for c in label_classes])
-            protos /= np.linalg.norm(protos, axis=1, keepdims=True)
-            return (10.0 * x @ protos.T).astype(np.float32)
+        if self.variant in TEXT_SPACE_VARIANTS:
+            scorer = cosine_scorer([self.embeddings[c] for c in label_classes], self.centre)
+            return 10.0 * scorer.logits(self.projection(features))
         key = tuple(label_classes)
         if key not in self._classifiers:
             mus, logvars = text_latents(self.vae, [self.embeddings[c] for c in label_classes])

@@ -99,8 +99,9 @@ def write_bundle(
     vae: SADVAE,
     manifest: dict,
     text_cache: dict[str, np.ndarray],
+    projection: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Write a complete bundle: ONNX files, text embedding cache and manifest.json.
+    """Write a complete bundle: ONNX files, text embedding cache, text projection and manifest.json.
 
     The files are written into a temporary sibling folder that then replaces `folder`, so an
     interrupted export leaves the previous bundle (or nothing) in place, never a mix.
@@ -111,6 +112,8 @@ def write_bundle(
         vae: Trained SA-DVAE.
         manifest: Everything but format/version/files/export checks (added here).
         text_cache: Description -> sentence embedding for the shipped descriptions.
+        projection: (weight, bias) of the text projection, for a manifest whose classifier has
+            `latent_space` "text" (training/projection.py); None writes no projection file.
 
     Returns:
         The ONNX-vs-torch max absolute differences.
@@ -134,6 +137,10 @@ def write_bundle(
             "text_vae": bundle_format.TEXT_VAE_ONNX,
             "text_cache": bundle_format.TEXT_CACHE,
         }
+        if projection is not None:
+            weight, bias = projection
+            np.savez(folder / bundle_format.TEXT_PROJECTION, weight=weight, bias=bias)
+            full["files"]["text_projection"] = bundle_format.TEXT_PROJECTION
         full["export_max_abs_diff"] = diffs
         (folder / bundle_format.MANIFEST).write_text(json.dumps(full, indent=2) + "\n")
         if final.exists():

@@ -353,6 +353,7 @@ def train_default_bundle(
     retention: float = DEFAULT_RETENTION,
     metrics: dict | None = None,
     progress: Progress | None = None,
+    latent_space: str = "text",
 ) -> dict:
     """Train on all classes of `dataset` and write a bundle to `out_dir`.
 
@@ -366,11 +367,19 @@ def train_default_bundle(
         retention: Share of held-out seen windows the gate keeps on the seen side.
         metrics: Evaluation figures to store in the manifest.
         progress: Optional callback (stage, fraction).
+        latent_space: where the latent classifier scores labels: "text" (the features' ridge
+            projection into the sentence-embedding space, training/projection.py) or "sadvae"
+            (z_r against the text VAE's z_y). SA-DVAE is trained and exported either way.
 
     Returns:
         The manifest written.
     """
+    from actzero.model.bundle import LATENT_SPACES
     from actzero.training.export import write_bundle
+    from actzero.training.projection import DEFAULT_RIDGE, class_prototypes, fit_text_projection
+
+    if latent_space not in LATENT_SPACES:
+        raise ValueError(f"latent_space must be one of {', '.join(LATENT_SPACES)}, got {latent_space!r}")
 
     config = config or TrainConfig()
     vae_config = vae_config or SADVAEConfig()
@@ -395,6 +404,10 @@ def train_default_bundle(
     vae = train_sadvae(train_f, train_y, class_embeddings, vae_config, seed=seed)
     if progress:
         progress("sadvae", 1.0)
+    projection = None
+    if latent_space == "text":
+        fitted = fit_text_projection(train_f, train_y, class_prototypes(class_embeddings), DEFAULT_RIDGE)
+        projection = (fitted.weight, fitted.bias)
     names = clips.names
     calib = replace(
         calibration,
@@ -416,7 +429,12 @@ def train_default_bundle(
             for c in dataset.classes
         ],
         "calibration": {**calib.to_dict(), "retention": retention},
-        "classifier": {"samples_per_class": 200, "steps": 60},
+        "classifier": {
+            "samples_per_class": 200,
+            "steps": 60,
+            "latent_space": latent_space,
+            **({"projection_ridge": DEFAULT_RIDGE} if projection is not None else {}),
+        },
         "backbone": {
             **config.backbone.to_dict(),
             "macs_per_window": count_macs(config.backbone, config.window),
@@ -436,7 +454,7 @@ def train_default_bundle(
         "metrics": metrics or {},
     }
     manifest["training"]["time_s"] = round(time.time() - started, 1)
-    manifest["export_max_abs_diff"] = write_bundle(out_dir, backbone, vae, manifest, text_cache)
+    manifest["export_max_abs_diff"] = write_bundle(out_dir, backbone, vae, manifest, text_cache, projection)
     return manifest
 
 

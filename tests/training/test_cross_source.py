@@ -145,12 +145,12 @@ def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tm
             assert cache["train_clip"].max() < len(plan.train) and len(cache["test_clip_labels"]) == len(held)
             np.testing.assert_array_equal(cache["test_clip_labels"], dataset.labels[sorted(held)])
     written = json.loads((tmp_path / "cross_source.json").read_text())
-    assert set(written["sources"]) == set(SOURCES) and set(written["mean"]) == {"direct", "full"}
+    assert set(written["sources"]) == set(SOURCES) and set(written["mean"]) == {"direct", "projection", "full"}
     hdm = written["sources"]["hdm05"]
     assert hdm["novel"] == [dataset.classes[3].name] and hdm["train_sources"] == ["nw-ucla", "utd-mhad"]
     assert written["sources"]["nw-ucla"]["familiar"] == [dataset.classes[c].name for c in (2, 4)]
     for source, entry in written["sources"].items():
-        for variant in ("direct", "full"):
+        for variant in ("direct", "projection", "full"):
             zsl, gzsl = entry["variants"][variant]["zsl"], entry["variants"][variant]["gzsl"]
             assert zsl["clips_scored"] == entry["clips"] == len(SOURCES[source]) * PER_SOURCE_CLASS
             assert 0.0 <= zsl["clip_top1"] <= 1.0 and 0.0 <= gzsl["share_to_training_only"] <= 1.0

@@ -111,3 +111,33 @@ def test_rewriting_a_bundle_replaces_it_whole_and_a_failed_export_keeps_the_old_
 def _text_cache(folder: Path) -> tuple[list[str], list[np.ndarray]]:
     with np.load(folder / "text_embeddings.npz") as data:
         return [str(t) for t in data["texts"]], list(data["embeddings"])
+
+
+def test_a_text_space_bundle_scores_labels_by_the_projected_features(tmp_path, tiny_bundle) -> None:
+    source, backbone, vae, _ = tiny_bundle
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["classifier"] = {**manifest["classifier"], "latent_space": "text"}
+    manifest["calibration"] = Calibration(
+        threshold=0.0, latent_score="cosine", latent_temperature=0.1
+    ).to_dict()
+    cache = dict(zip(*_text_cache(source), strict=True))
+    rng = np.random.default_rng(2)
+    weight, bias = rng.normal(size=(16, 384)).astype(np.float32), rng.normal(size=384).astype(np.float32)
+    folder = tmp_path / "text"
+    write_bundle(folder, backbone, vae, manifest, cache, projection=(weight, bias))
+    bundle = Bundle.load(folder)
+    windows = rng.normal(0, 0.5, (3, 64, 25, 3)).astype(np.float32)
+    logits, latents = bundle.encode_windows(windows)
+    with torch.no_grad():
+        features, want_logits, _ = SkeletonNetwork(backbone, vae)(torch.from_numpy(windows))
+    np.testing.assert_allclose(latents, features.numpy() @ weight + bias, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(logits, want_logits.numpy(), atol=1e-4)
+    # a label whose only description embedding points where a window projects wins that window
+    target = latents[0] - bundle.latent_centre()
+    cache["the window's own action"] = target / np.linalg.norm(target)
+    bundle.text_cache.update(cache)
+    clf = bundle.fit_classifier([*bundle.actions[1:], Action("mine", ("the window's own action",))])
+    assert clf.decide(clf.probabilities(windows[:1]))[0].label == "mine"
+    (folder / "text_projection.npz").unlink()
+    with pytest.raises(BundleError, match="text_projection.npz"):
+        Bundle.load(folder)

@@ -1,0 +1,61 @@
+"""Text projection: skeleton features -> the sentence-embedding space, by ridge regression.
+
+The "direct projection" of the zero-shot literature: each training window's target is its
+class's prototype (the unit mean of its descriptions' embeddings), and a linear map with a bias
+is fitted by ridge regression on features scaled to a mean norm of 1. A window is then compared
+with any label's prototype by cosine (model/zeroshot.py `cosine_scorer`), centred on the mean
+prototype of the training classes, which removes the direction every prototype shares
+(all-MiniLM-L6-v2 embeddings of action phrases are far from centred) so that cosines rank
+labels by what tells them apart. Chosen on validation (pseudo-unseen training classes):
+docs/model.md, "Text projection".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_RIDGE = 0.1
+
+
+def class_prototypes(embeddings: Sequence[np.ndarray]) -> np.ndarray:
+    """(K, D) unit mean of each class's (M_k, D) description embeddings."""
+    means = np.stack([np.atleast_2d(e).mean(axis=0) for e in embeddings]).astype(np.float64)
+    return (means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TextProjection:
+    """x -> x @ weight + bias, from skeleton features (N, F) to the text space (N, D)."""
+
+    weight: np.ndarray  # (F, D), the feature scale folded in
+    bias: np.ndarray  # (D,)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return (np.asarray(features, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
+
+
+def fit_text_projection(
+    features: np.ndarray, labels: np.ndarray, prototypes: np.ndarray, ridge: float = DEFAULT_RIDGE
+) -> TextProjection:
+    """Ridge regression of each window's class prototype on its features.
+
+    Args:
+        features: (N, F) skeleton features of training windows.
+        labels: (N,) class index of each window into `prototypes`.
+        prototypes: (K, D) unit class prototypes (`class_prototypes`).
+        ridge: L2 penalty on the weights and the bias, relative to features of mean norm 1.
+
+    Returns:
+        The fitted projection (float32).
+    """
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2 or len(x) != len(labels) or len(x) == 0:
+        raise ValueError(f"expected (N, F) features with a label each, got {x.shape}, {len(labels)} labels")
+    scale = 1.0 / max(float(np.linalg.norm(x, axis=1).mean()), 1e-12)
+    x1 = np.hstack([x * scale, np.ones((len(x), 1))])
+    target = np.asarray(prototypes, dtype=np.float64)[np.asarray(labels)]
+    solution = np.linalg.solve(x1.T @ x1 + ridge * np.eye(x1.shape[1]), x1.T @ target)
+    return TextProjection((solution[:-1] * scale).astype(np.float32), solution[-1].astype(np.float32))
