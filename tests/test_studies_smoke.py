@@ -134,3 +134,30 @@ def test_heldout_by_source_splits_the_held_out_accuracy_by_source(tmp_path: Path
         r"\d+\.\d \(\d+\)", first
     )  # the same bundle twice: the same figure
     assert "Largest changes" in done.stdout
+
+
+def test_latent_validation_ranks_a_head_that_reads_the_class_above_one_that_cannot() -> None:
+    import latent_validation
+
+    from actzero.training.cross_source import WindowFeatures
+    from actzero.training.evaluate import Features
+
+    rng = np.random.default_rng(0)
+    classes, dims = 12, 24
+    embeddings = [rng.normal(size=(2, dims)) for _ in range(classes)]
+    mixing = rng.normal(size=(dims, 16))
+
+    def group(per_class: int, windows: int) -> WindowFeatures:
+        labels = np.repeat(np.arange(classes), per_class)
+        clip = np.repeat(np.arange(len(labels)), windows)
+        features = np.stack([embeddings[c].mean(0) for c in labels[clip]]) @ mixing
+        features = np.maximum(features + 0.2 * rng.normal(size=features.shape), 0).astype(np.float32)
+        return WindowFeatures(Features(features, np.zeros((len(clip), 1)), labels[clip]), clip, labels)
+
+    feats = {"train": group(8, 3), "val": group(3, 2)}
+    names = [f"class {c}" for c in range(classes)]
+    scores = latent_validation.validation_scores(
+        feats, list(range(classes)), ["projection", "projection@1e6"], names, embeddings, folds=3
+    )
+    assert scores["projection"] > 0.5  # 4 pseudo-unseen classes per fold: chance 0.25
+    assert scores["projection@1e6"] < scores["projection"]  # a ridge that large flattens the map

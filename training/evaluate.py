@@ -222,10 +222,12 @@ class LatentModel:
         vae_config: SADVAEConfig,
         seed: int,
         latent_score: str = "linear",
+        ridge: float | None = None,
     ) -> None:
         """`latent_score` is the SA-DVAE variants' scoring (model/zeroshot.py `Calibration`):
         "linear" (a softmax classifier on sampled z_y) or "cosine" (centred on the training
-        classes' mean text latent, as the bundle centres on its shipped actions)."""
+        classes' mean text latent, as the bundle centres on its shipped actions). `ridge`
+        overrides the text-space variants' ridge (`TEXT_SPACE_VARIANTS`)."""
         self.variant, self.embeddings, self.seed = variant, embeddings, seed
         self.latent_score = latent_score
         self._classifiers: dict[tuple[int, ...], object] = {}
@@ -234,7 +236,8 @@ class LatentModel:
         y = np.array([local[c] for c in train.labels])
         texts = [embeddings[c] for c in sorted(local)]
         if variant in TEXT_SPACE_VARIANTS:
-            ridge, centred = TEXT_SPACE_VARIANTS[variant]
+            default_ridge, centred = TEXT_SPACE_VARIANTS[variant]
+            ridge = default_ridge if ridge is None else ridge
             protos = class_prototypes(texts)
             self.projection = fit_text_projection(train.features, y, protos, ridge)
             self.centre = protos.mean(axis=0) if centred else None
