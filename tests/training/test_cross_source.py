@@ -145,7 +145,11 @@ def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tm
             assert cache["train_clip"].max() < len(plan.train) and len(cache["test_clip_labels"]) == len(held)
             np.testing.assert_array_equal(cache["test_clip_labels"], dataset.labels[sorted(held)])
     written = json.loads((tmp_path / "cross_source.json").read_text())
-    assert set(written["sources"]) == set(SOURCES) and set(written["mean"]) == {"direct", "projection", "full"}
+    assert set(written["sources"]) == set(SOURCES) and set(written["mean"]) == {
+        "direct",
+        "projection",
+        "full",
+    }
     hdm = written["sources"]["hdm05"]
     assert hdm["novel"] == [dataset.classes[3].name] and hdm["train_sources"] == ["nw-ucla", "utd-mhad"]
     assert written["sources"]["nw-ucla"]["familiar"] == [dataset.classes[c].name for c in (2, 4)]
