@@ -77,7 +77,7 @@ def train(
         help="results.json (bandai-split) or cross_source.json of `actzero eval` to store in the manifest.",
     ),
     threads: TorchThreads = 2,
-    text_weight: TextWeight = 0.0,
+    text_weight: TextWeight = 1.0,
     frame: Frame = "limbs",
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,

@@ -66,8 +66,30 @@ def test_shipped_and_new_actions_share_one_label_set(bundle: Bundle) -> None:
 def test_fit_is_deterministic_for_a_seed(bundle: Bundle) -> None:
     a = bundle.fit_classifier(bundle.actions[:6], seed=3)
     b = bundle.fit_classifier(bundle.actions[:6], seed=3)
-    z = np.random.default_rng(0).normal(size=(4, bundle.manifest["dz_r"])).astype(np.float32)
+    windows = np.random.default_rng(0).normal(0, 0.3, (4, bundle.window, 25, 3)).astype(np.float32)
+    _, z = bundle.encode_windows(windows)
     np.testing.assert_array_equal(a.latent.logits(z), b.latent.logits(z))
+
+
+def test_the_shipped_text_space_and_the_sadvae_space_both_classify(bundle: Bundle, tmp_path) -> None:
+    import shutil
+
+    assert bundle.manifest["classifier"]["latent_space"] == "text"
+    windows = np.random.default_rng(1).normal(0, 0.3, (3, bundle.window, 25, 3)).astype(np.float32)
+    logits, projected = bundle.encode_windows(windows)
+    assert projected.shape == (3, 384)  # the sentence-embedding space
+    copy = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["classifier"]["latent_space"] = "sadvae"  # serve SA-DVAE's z_r instead
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    sadvae = Bundle.load(copy)
+    same_logits, z_r = sadvae.encode_windows(windows)
+    assert z_r.shape == (3, manifest["dz_r"])
+    np.testing.assert_array_equal(same_logits, logits)
+    for served in (bundle, sadvae):
+        clf = served.fit_classifier([Action("wave", ("a person waves a hand",)), Action("kick", ("kicks",))])
+        np.testing.assert_allclose(clf.probabilities(windows).sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_the_canonical_frame_is_read_from_the_manifest_with_upright_by_default(

@@ -30,7 +30,7 @@ def test_distractor_capture_on_windows_of_shipped_actions() -> None:
     z, y = [], []
     # latents of the four actions' own descriptions stand in for windows of those actions
     for i, action in enumerate(actions):
-        mu, _ = bundle.text_latents(list(action.descriptions))
+        mu, _ = bundle.label_latents(list(action.descriptions))
         z.append(mu)
         y.extend([i] * len(mu))
     z_r = np.concatenate(z)
