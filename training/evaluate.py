@@ -59,12 +59,12 @@ VARIANTS: dict[str, dict | None] = {
     "no_tc": {"tc_weight": 0.0},
     "full": {},
 }
-# Variants scored in the sentence-embedding space (training/projection.py): (ridge, centred).
-# "direct" is the baseline as first measured (ridge 1, plain cosine); "projection" the centred
-# projection the bundle serves (docs/model.md, "Text projection").
-TEXT_SPACE_VARIANTS: dict[str, tuple[float, bool]] = {
-    "direct": (1.0, False),
-    "projection": (DEFAULT_RIDGE, True),
+# Variants scored in the sentence-embedding space (training/projection.py): (ridge, centred,
+# class-balanced fit). "direct" is the baseline as first measured (ridge 1, plain cosine, every
+# window alike); "projection" what the bundle serves (docs/model.md, "Text projection").
+TEXT_SPACE_VARIANTS: dict[str, tuple[float, bool, bool]] = {
+    "direct": (1.0, False, False),
+    "projection": (DEFAULT_RIDGE, True, True),
 }
 Progress = Callable[[str], None]
 
@@ -236,10 +236,10 @@ class LatentModel:
         y = np.array([local[c] for c in train.labels])
         texts = [embeddings[c] for c in sorted(local)]
         if variant in TEXT_SPACE_VARIANTS:
-            default_ridge, centred = TEXT_SPACE_VARIANTS[variant]
+            default_ridge, centred, balanced = TEXT_SPACE_VARIANTS[variant]
             ridge = default_ridge if ridge is None else ridge
             protos = class_prototypes(texts)
-            self.projection = fit_text_projection(train.features, y, protos, ridge)
+            self.projection = fit_text_projection(train.features, y, protos, ridge, class_balanced=balanced)
             self.centre = protos.mean(axis=0) if centred else None
         else:
             overrides = VARIANTS[variant] or {}

@@ -38,7 +38,11 @@ class TextProjection:
 
 
 def fit_text_projection(
-    features: np.ndarray, labels: np.ndarray, prototypes: np.ndarray, ridge: float = DEFAULT_RIDGE
+    features: np.ndarray,
+    labels: np.ndarray,
+    prototypes: np.ndarray,
+    ridge: float = DEFAULT_RIDGE,
+    class_balanced: bool = True,
 ) -> TextProjection:
     """Ridge regression of each window's class prototype on its features.
 
@@ -47,6 +51,9 @@ def fit_text_projection(
         labels: (N,) class index of each window into `prototypes`.
         prototypes: (K, D) unit class prototypes (`class_prototypes`).
         ridge: L2 penalty on the weights and the bias, relative to features of mean norm 1.
+        class_balanced: weight each window by 1 / its class's window count (times N / classes),
+            so that every class pulls the map equally, however many windows it has (Bandai's
+            walks have hundreds, some Kinect classes a dozen).
 
     Returns:
         The fitted projection (float32).
@@ -56,6 +63,11 @@ def fit_text_projection(
         raise ValueError(f"expected (N, F) features with a label each, got {x.shape}, {len(labels)} labels")
     scale = 1.0 / max(float(np.linalg.norm(x, axis=1).mean()), 1e-12)
     x1 = np.hstack([x * scale, np.ones((len(x), 1))])
-    target = np.asarray(prototypes, dtype=np.float64)[np.asarray(labels)]
-    solution = np.linalg.solve(x1.T @ x1 + ridge * np.eye(x1.shape[1]), x1.T @ target)
+    labels = np.asarray(labels)
+    target = np.asarray(prototypes, dtype=np.float64)[labels]
+    weight = np.ones((len(x), 1))
+    if class_balanced:
+        _, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        weight = (len(labels) / (len(counts) * counts[index]))[:, None]
+    solution = np.linalg.solve(x1.T @ (weight * x1) + ridge * np.eye(x1.shape[1]), x1.T @ (weight * target))
     return TextProjection((solution[:-1] * scale).astype(np.float32), solution[-1].astype(np.float32))

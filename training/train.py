@@ -435,7 +435,7 @@ def train_default_bundle(
             "samples_per_class": 200,
             "steps": 60,
             "latent_space": latent_space,
-            **({"projection_ridge": DEFAULT_RIDGE} if projection is not None else {}),
+            **({"projection_ridge": DEFAULT_RIDGE, "projection_class_balanced": True} if projection else {}),
         },
         "backbone": {
             **config.backbone.to_dict(),

@@ -37,3 +37,16 @@ def test_projection_recognises_classes_it_was_not_fitted_on() -> None:
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="label"):
         fit_text_projection(np.zeros((3, 4)), np.zeros(2, dtype=int), np.eye(4))
+
+
+def test_class_balanced_fit_lets_a_rare_class_pull_the_map_as_much_as_a_common_one() -> None:
+    text, features, labels = _toy(classes=6, per_class=200, seed=1)
+    rare = labels == 5
+    keep = ~rare | (np.cumsum(rare) <= 4)  # class 5 keeps 4 windows, the others 200
+    x, y, protos = features[keep], labels[keep], class_prototypes(text)
+
+    def rare_error(balanced: bool) -> float:
+        projection = fit_text_projection(x, y, protos, ridge=0.1, class_balanced=balanced)
+        return float(np.linalg.norm(projection(x[y == 5]) - protos[5], axis=1).mean())
+
+    assert rare_error(True) < rare_error(False)
