@@ -29,7 +29,7 @@ import numpy as np
 
 from actzero.model.actions import Action
 from actzero.model.canonical import CANONICAL_FRAMES, UPRIGHT
-from actzero.model.zeroshot import Calibration, ZeroShotClassifier, fit_zero_shot
+from actzero.model.zeroshot import Calibration, TextProjection, ZeroShotClassifier, fit_zero_shot
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "assets" / "default_bundle"
 FORMAT = "actzero-bundle"
@@ -70,7 +70,7 @@ class Bundle:
     text_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     text_encoder: Any = field(default=None, repr=False)
     canonical_frame: str = UPRIGHT
-    projection: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (weight, bias)
+    projection: TextProjection | None = field(default=None, repr=False)
     _centre: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -129,7 +129,8 @@ class Bundle:
                 if not (folder / TEXT_PROJECTION).is_file():
                     raise BundleError(f"bundle file {folder / TEXT_PROJECTION} is missing")
                 with np.load(folder / TEXT_PROJECTION) as data:
-                    projection = (data["weight"].astype(np.float32), data["bias"].astype(np.float32))
+                    weight, bias = data["weight"].astype(np.float32), data["bias"].astype(np.float32)
+                projection = TextProjection(weight, bias)
         except KeyError as exc:
             raise BundleError(f"{folder}: missing field {exc} in {MANIFEST} or {TEXT_CACHE}") from exc
         except (TypeError, ValueError, OSError) as exc:  # wrong types, a corrupt .npz
@@ -167,10 +168,7 @@ class Bundle:
         if windows.ndim != 4 or windows.shape[1:] != (self.window, 25, 3):
             raise ValueError(f"expected windows shaped (N, {self.window}, 25, 3), got {windows.shape}")
         features, logits, z_r = self.skeleton_session.run(None, {"windows": windows})
-        if self.projection is not None:
-            weight, bias = self.projection
-            return logits, (features @ weight + bias).astype(np.float32)
-        return logits, z_r
+        return logits, (z_r if self.projection is None else self.projection(features))
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Sentence embeddings (N, 384), from the shipped cache or the runtime text encoder."""

@@ -137,6 +137,20 @@ def fit_relative_threshold(top_probs: dict[int, np.ndarray], target: float) -> t
     return float(np.exp(intercept)), float(-slope)
 
 
+@dataclass(frozen=True)
+class TextProjection:
+    """x -> x @ weight + bias: skeleton features (N, F) into the sentence-embedding space (N, D).
+
+    Fitted by training/projection.py; a "text" bundle scores labels on its output.
+    """
+
+    weight: np.ndarray  # (F, D), the feature scale folded in
+    bias: np.ndarray  # (D,)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return (np.asarray(features, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
+
+
 @dataclass
 class CosineScorer:
     """Cosine between centred latents and centred, L2-normalised label prototypes."""

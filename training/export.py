@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from actzero.model import bundle as bundle_format
+from actzero.model.zeroshot import TextProjection
 from actzero.training.backbone import GraphBackbone
 from actzero.training.sadvae import SADVAE
 
@@ -99,7 +100,7 @@ def write_bundle(
     vae: SADVAE,
     manifest: dict,
     text_cache: dict[str, np.ndarray],
-    projection: tuple[np.ndarray, np.ndarray] | None = None,
+    projection: TextProjection | None = None,
 ) -> dict[str, float]:
     """Write a complete bundle: ONNX files, text embedding cache, text projection and manifest.json.
 
@@ -112,7 +113,7 @@ def write_bundle(
         vae: Trained SA-DVAE.
         manifest: Everything but format/version/files/export checks (added here).
         text_cache: Description -> sentence embedding for the shipped descriptions.
-        projection: (weight, bias) of the text projection, for a manifest whose classifier has
+        projection: the text projection, for a manifest whose classifier has
             `latent_space` "text" (training/projection.py); None writes no projection file.
 
     Returns:
@@ -138,8 +139,7 @@ def write_bundle(
             "text_cache": bundle_format.TEXT_CACHE,
         }
         if projection is not None:
-            weight, bias = projection
-            np.savez(folder / bundle_format.TEXT_PROJECTION, weight=weight, bias=bias)
+            np.savez(folder / bundle_format.TEXT_PROJECTION, weight=projection.weight, bias=projection.bias)
             full["files"]["text_projection"] = bundle_format.TEXT_PROJECTION
         full["export_max_abs_diff"] = diffs
         (folder / bundle_format.MANIFEST).write_text(json.dumps(full, indent=2) + "\n")

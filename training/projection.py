@@ -13,9 +13,10 @@ docs/model.md, "Text projection".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from actzero.model.zeroshot import TextProjection
 
 DEFAULT_RIDGE = 0.1
 
@@ -24,17 +25,6 @@ def class_prototypes(embeddings: Sequence[np.ndarray]) -> np.ndarray:
     """(K, D) unit mean of each class's (M_k, D) description embeddings."""
     means = np.stack([np.atleast_2d(e).mean(axis=0) for e in embeddings]).astype(np.float64)
     return (means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class TextProjection:
-    """x -> x @ weight + bias, from skeleton features (N, F) to the text space (N, D)."""
-
-    weight: np.ndarray  # (F, D), the feature scale folded in
-    bias: np.ndarray  # (D,)
-
-    def __call__(self, features: np.ndarray) -> np.ndarray:
-        return (np.asarray(features, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
 
 
 def fit_text_projection(

@@ -409,8 +409,7 @@ def train_default_bundle(
         progress("sadvae", 1.0)
     projection = None
     if latent_space == "text":
-        fitted = fit_text_projection(train_f, train_y, class_prototypes(class_embeddings), DEFAULT_RIDGE)
-        projection = (fitted.weight, fitted.bias)
+        projection = fit_text_projection(train_f, train_y, class_prototypes(class_embeddings), DEFAULT_RIDGE)
     names = clips.names
     calib = replace(
         calibration,

@@ -11,7 +11,7 @@ import torch
 
 from actzero.model.actions import Action
 from actzero.model.bundle import Bundle, BundleError
-from actzero.model.zeroshot import Calibration
+from actzero.model.zeroshot import Calibration, TextProjection
 from actzero.training.backbone import BackboneConfig, GraphBackbone
 from actzero.training.export import SkeletonNetwork, write_bundle
 from actzero.training.sadvae import SADVAE, SADVAEConfig
@@ -124,7 +124,7 @@ def test_a_text_space_bundle_scores_labels_by_the_projected_features(tmp_path, t
     rng = np.random.default_rng(2)
     weight, bias = rng.normal(size=(16, 384)).astype(np.float32), rng.normal(size=384).astype(np.float32)
     folder = tmp_path / "text"
-    write_bundle(folder, backbone, vae, manifest, cache, projection=(weight, bias))
+    write_bundle(folder, backbone, vae, manifest, cache, projection=TextProjection(weight, bias))
     bundle = Bundle.load(folder)
     windows = rng.normal(0, 0.5, (3, 64, 25, 3)).astype(np.float32)
     logits, latents = bundle.encode_windows(windows)
