@@ -240,7 +240,8 @@ class LatentModel:
             ridge = default_ridge if ridge is None else ridge
             protos = class_prototypes(texts)
             self.projection = fit_text_projection(train.features, y, protos, ridge, class_balanced=balanced)
-            self.centre = protos.mean(axis=0) if centred else None
+            # as the bundle centres (`Bundle.latent_centre`): the mean of the classes' mean descriptions
+            self.centre = np.mean([t.mean(axis=0) for t in texts], axis=0) if centred else None
         else:
             overrides = VARIANTS[variant] or {}
             self.vae = train_sadvae(train.features, y, texts, replace(vae_config, **overrides), seed=seed)
