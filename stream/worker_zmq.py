@@ -179,15 +179,7 @@ class WorkerService:
     def _bind_sockets(self, secure_control: bool) -> None:
         cfg = self.config
         for address in cfg.poses:
-            sub = self._ctx.socket(zmq.SUB)
-            sub.linger = 0
-            sub.rcvhwm = cfg.rcv_hwm
-            sub.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
-            for topic in cfg.topics:
-                sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
-            sub.connect(address)
-            self._subs.append(sub)
-            self._monitors[sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)] = (sub, address)
+            self._open_subscriber(address)
         self.results = self._ctx.socket(zmq.XPUB)
         self.results.linger = 0
         self.results.sndhwm = cfg.snd_hwm
@@ -205,6 +197,21 @@ class WorkerService:
                 raise ExposureError("CURVE needs the folder of authorised client keys")
             self._auth = secure_server(self.control, cfg.curve_secret, cfg.curve_clients)
         self.control.bind(cfg.control)
+
+    def _open_subscriber(self, address: str) -> tuple[zmq.Socket, zmq.Socket]:
+        """A pose SUB connected to `address` and the monitor that reports its disconnections."""
+        cfg = self.config
+        sub = self._ctx.socket(zmq.SUB)
+        sub.linger = 0
+        sub.rcvhwm = cfg.rcv_hwm
+        sub.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
+        for topic in cfg.topics:
+            sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
+        sub.connect(address)
+        monitor = sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        self._subs.append(sub)
+        self._monitors[monitor] = (sub, address)
+        return sub, monitor
 
     @property
     def results_endpoint(self) -> str:
@@ -244,9 +251,9 @@ class WorkerService:
             self._advance_changes()
             if events.get(self.results):
                 self._drain_subscriptions()
-            for monitor in self._monitors:
+            for monitor in list(self._monitors):
                 if events.get(monitor):
-                    self._reconnect(monitor)
+                    self._reconnect(monitor, poller)
             frames = self._drain_frames([s for s in self._subs if events.get(s)])
             for frame in frames:
                 try:
@@ -303,16 +310,23 @@ class WorkerService:
         if last is None or frame.index > last:
             self._last_index[frame.source] = frame.index
 
-    def _reconnect(self, monitor: zmq.Socket) -> None:
-        """A publisher's connection ended: connect its endpoint again (see the module docstring)."""
-        sub, address = self._monitors[monitor]
-        while True:
-            try:
-                monitor.recv_multipart(zmq.NOBLOCK)  # one event = 2 parts; only its kind matters
-            except zmq.Again:
-                break
-        sub.disconnect(address)
-        sub.connect(address)
+    def _reconnect(self, monitor: zmq.Socket, poller: zmq.Poller) -> None:
+        """A publisher's connection ended: a new subscriber connects its endpoint (module docstring).
+
+        The old socket is closed rather than disconnected and connected again: libzmq can abort
+        ("!_more", fq.cpp) when `disconnect` ends a pipe while a multipart message is in flight
+        (zeromq/libzmq#2163). Messages still queued in the old socket are dropped, like any
+        stale frame.
+        """
+        old_sub, address = self._monitors.pop(monitor)
+        for sock in (old_sub, monitor):
+            poller.unregister(sock)
+        self._subs.remove(old_sub)
+        old_sub.disable_monitor()
+        monitor.close(linger=0)
+        old_sub.close(linger=0)
+        for sock in self._open_subscriber(address):
+            poller.register(sock, zmq.POLLIN)
         self.counters.reconnects += 1
         log.info("pose publisher %s disconnected; connecting again (#%d)", address, self.counters.reconnects)
 

@@ -96,12 +96,15 @@ def test_bad_messages_are_counted_and_never_crash(make_core, ctx: zmq.Context) -
         status = worker.wait_status(lambda s: s["messages_in"] >= len(bad) + 1)
         assert status["bad_messages"] == len(bad) and status["frames_in"] == 1
         # an oversized part (a protocol violation) makes ZeroMQ drop that connection unread; the
-        # worker connects again (its new subscription can reach the publisher before the old one is
-        # reported gone, so the count of reconnects is what tells) and carries on with the others
+        # worker connects again with a new subscriber (its subscription can reach the publisher
+        # before the old one is reported gone, so the count of reconnects is what tells), carries
+        # on with the others and receives the same publisher again
         pub.send_raw([good[0], good[1], b"\0" * (worker.service.config.max_message_bytes + 1), *good[3:]])
         worker.wait_status(lambda s: s["reconnects"] >= 1)
+        pub.wait_subscribed()
         other.send(replay("cam2", 1)[0])
-        status = worker.wait_status(lambda s: s["frames_in"] == 2)
+        pub.send(replay("cam3", 1)[0])
+        status = worker.wait_status(lambda s: s["frames_in"] == 3)
         assert status["bad_messages"] == len(bad)  # the oversized message was never decoded
     pub.close()
     other.close()
