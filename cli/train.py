@@ -82,10 +82,11 @@ def train(
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
     latent_space: str = typer.Option(
-        "text",
+        "two-way",
         "--latent-space",
-        help="Where typed labels are scored: 'text' (the features projected into the sentence-embedding "
-        "space; measured better, docs/model.md 'Text projection') or 'sadvae' (z_r against the text VAE).",
+        help="Where typed labels are scored: 'two-way' (the mean of a cosine in the sentence-embedding "
+        "space, features projected there, and one in the feature space, labels mapped there; docs/model.md "
+        "'Two-way scoring'), 'text' (the first cosine alone) or 'sadvae' (z_r against the text VAE).",
     ),
 ) -> None:
     """Train the backbone + SA-DVAE on all classes and export an ONNX bundle.

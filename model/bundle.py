@@ -10,11 +10,12 @@ Folder layout (see docs/model.md):
 - text_vae.onnx: sentence embeddings (N, 384) -> mean and log-variance of z_y;
 - text_embeddings.npz: the shipped descriptions' sentence embeddings (a cache, so
   fitting a classifier for shipped actions needs no text encoder run);
-- text_projection.npz (when the manifest's classifier has `latent_space` "text"): the linear map
-  (weight, bias) from the skeleton features f_x to the sentence-embedding space
+- text_projection.npz (when the manifest's classifier has `latent_space` "text" or "two-way"): the
+  linear map (weight, bias) from the skeleton features f_x to the sentence-embedding space
   (training/projection.py). The latent classifier then compares a window's projection with each
   label's description embeddings instead of z_r with their text-VAE latents ("sadvae", the
-  default when absent).
+  default when absent). "two-way" adds reverse_weight and reverse_bias, the map from a label's
+  embedding to the features expected of it, and scores the mean of the two cosines.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ SKELETON_ONNX = "skeleton.onnx"
 TEXT_VAE_ONNX = "text_vae.onnx"
 TEXT_CACHE = "text_embeddings.npz"
 TEXT_PROJECTION = "text_projection.npz"
-LATENT_SPACES = ("sadvae", "text")  # where the latent classifier compares windows with labels
+LATENT_SPACES = ("sadvae", "text", "two-way")  # where the latent classifier compares windows with labels
 
 
 class BundleError(ValueError):
@@ -125,14 +126,18 @@ class Bundle:
                 known = ", ".join(LATENT_SPACES)
                 raise ValueError(f"classifier latent_space {space!r} is not one of {known}")
             projection = None
-            if space == "text":
+            if space != "sadvae":
                 if not (folder / TEXT_PROJECTION).is_file():
                     raise BundleError(f"bundle file {folder / TEXT_PROJECTION} is missing")
+                names = ("weight", "bias") + (
+                    ("reverse_weight", "reverse_bias") if space == "two-way" else ()
+                )
                 with np.load(folder / TEXT_PROJECTION) as data:
-                    weight, bias = data["weight"].astype(np.float32), data["bias"].astype(np.float32)
-                projection = TextProjection(weight, bias)
+                    projection = TextProjection(*(data[n].astype(np.float32) for n in names))
         except KeyError as exc:
-            raise BundleError(f"{folder}: missing field {exc} in {MANIFEST} or {TEXT_CACHE}") from exc
+            raise BundleError(
+                f"{folder}: missing field {exc} in {MANIFEST}, {TEXT_CACHE} or {TEXT_PROJECTION}"
+            ) from exc
         except (TypeError, ValueError, OSError) as exc:  # wrong types, a corrupt .npz
             raise BundleError(f"{folder}: invalid bundle contents: {exc}") from exc
         try:
@@ -162,13 +167,14 @@ class Bundle:
         """Run the skeleton network: (seen logits (N, S), latents (N, d)) of canonical windows.
 
         The latents are where the latent classifier works: z_r means (d = dz_r) or, for a "text"
-        bundle, the features projected into the sentence-embedding space (d = 384).
+        bundle, the features projected into the sentence-embedding space (d = 384), followed by
+        the features themselves for a "two-way" one (`TextProjection.window_latents`).
         """
         windows = np.ascontiguousarray(windows, dtype=np.float32)
         if windows.ndim != 4 or windows.shape[1:] != (self.window, 25, 3):
             raise ValueError(f"expected windows shaped (N, {self.window}, 25, 3), got {windows.shape}")
         features, logits, z_r = self.skeleton_session.run(None, {"windows": windows})
-        return logits, (z_r if self.projection is None else self.projection(features))
+        return logits, (z_r if self.projection is None else self.projection.window_latents(features))
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Sentence embeddings (N, 384), from the shipped cache or the runtime text encoder."""
@@ -190,11 +196,12 @@ class Bundle:
     def label_latents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Where each text sits in the latent classifier's space: (means, log-variances), (N, d) each.
 
-        z_y of the text VAE, or for a "text" bundle the sentence embedding itself (log-variance 0).
+        z_y of the text VAE, or for a "text" bundle the sentence embedding itself (log-variance 0),
+        followed by the features expected of it for a "two-way" one.
         """
         if self.projection is not None:
-            embeddings = self.embed_texts(texts)
-            return embeddings, np.zeros_like(embeddings)
+            latents = self.projection.label_latents(self.embed_texts(texts))
+            return latents, np.zeros_like(latents)
         return self.text_latents(texts)
 
     def latent_centre(self) -> np.ndarray:
@@ -243,4 +250,5 @@ class Bundle:
             seed=seed,
             centre=self.latent_centre() if self.calibration.latent_score == "cosine" else None,
             encode=self.encode_windows,
+            blocks=() if self.projection is None else self.projection.blocks,
         )

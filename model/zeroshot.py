@@ -139,44 +139,103 @@ def fit_relative_threshold(top_probs: dict[int, np.ndarray], target: float) -> t
 
 @dataclass(frozen=True)
 class TextProjection:
-    """x -> x @ weight + bias: skeleton features (N, F) into the sentence-embedding space (N, D).
+    """Skeleton features and sentence embeddings mapped into one another, for a "text" bundle.
 
-    Fitted by training/projection.py; a "text" bundle scores labels on its output.
+    Forward: x -> x @ weight + bias, features (N, F) into the sentence-embedding space (N, D).
+    Two-way (when the reverse map is set): a label's embedding e -> e @ reverse_weight +
+    reverse_bias, the features expected of its windows (N, F), and a window is scored against a
+    label by the mean of two cosines, one in each space (`window_latents`, `label_latents` and
+    `blocks` give the cosine scorer what it needs). Fitted by training/projection.py.
     """
 
     weight: np.ndarray  # (F, D), the feature scale folded in
     bias: np.ndarray  # (D,)
+    reverse_weight: np.ndarray | None = None  # (D, F)
+    reverse_bias: np.ndarray | None = None  # (F,)
+
+    def __post_init__(self) -> None:
+        if (self.reverse_weight is None) != (self.reverse_bias is None):
+            raise ValueError("the reverse map needs both its weight and its bias")
+        f, d = np.shape(self.weight)
+        if np.shape(self.bias) != (d,):
+            raise ValueError(f"bias {np.shape(self.bias)} does not fit weight {(f, d)}")
+        if self.two_way and (np.shape(self.reverse_weight) != (d, f) or np.shape(self.reverse_bias) != (f,)):
+            raise ValueError(
+                f"reverse map {np.shape(self.reverse_weight)}, {np.shape(self.reverse_bias)} does not "
+                f"fit weight {(f, d)}"
+            )
+
+    @property
+    def two_way(self) -> bool:
+        """True when labels are also mapped into the feature space."""
+        return self.reverse_weight is not None
+
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        """Sizes of the latent blocks a cosine scorer compares separately (() = one block)."""
+        return tuple(np.shape(self.reverse_weight)) if self.two_way else ()  # (D, F)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         return (np.asarray(features, dtype=np.float32) @ self.weight + self.bias).astype(np.float32)
 
+    def window_latents(self, features: np.ndarray) -> np.ndarray:
+        """Where windows sit: the projection (N, D), followed by the features themselves if two-way."""
+        projected = self(features)
+        if not self.two_way:
+            return projected
+        return np.hstack([projected, np.asarray(features, dtype=np.float32)])
+
+    def label_latents(self, embeddings: np.ndarray) -> np.ndarray:
+        """Where label texts sit: the embeddings (N, D), followed by their expected features if two-way."""
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if not self.two_way:
+            return embeddings
+        expected = embeddings @ self.reverse_weight + self.reverse_bias
+        return np.hstack([embeddings, expected]).astype(np.float32)
+
+
+def _unit_blocks(x: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
+    """Each row's blocks scaled to norm 1 / sqrt(number of blocks): dot products = mean block cosine."""
+    parts = np.split(x, np.cumsum(blocks)[:-1], axis=1) if blocks else [x]
+    scale = 1.0 / np.sqrt(len(parts))
+    return np.hstack(
+        [scale * p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-8) for p in parts]
+    ).astype(np.float32)
+
 
 @dataclass
 class CosineScorer:
-    """Cosine between centred latents and centred, L2-normalised label prototypes."""
+    """Cosine between centred latents and centred, L2-normalised label prototypes.
 
-    prototypes: np.ndarray  # (K, d) unit rows, already centred
+    With `blocks` (sizes summing to d) the cosine is taken per block and averaged.
+    """
+
+    prototypes: np.ndarray  # (K, d) rows already centred and normalised per block
     centre: np.ndarray  # (d,)
+    blocks: tuple[int, ...] = ()
 
     def logits(self, z: np.ndarray) -> np.ndarray:
         """Cosine scores (N, K) in [-1, 1] of latents (N, d)."""
-        z = np.asarray(z, dtype=np.float32) - self.centre
-        z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-8)
+        z = _unit_blocks(np.asarray(z, dtype=np.float32) - self.centre, self.blocks)
         return (z @ self.prototypes.T).astype(np.float32)
 
 
-def cosine_scorer(text_means: Sequence[np.ndarray], centre: np.ndarray | None = None) -> CosineScorer:
+def cosine_scorer(
+    text_means: Sequence[np.ndarray], centre: np.ndarray | None = None, blocks: Sequence[int] = ()
+) -> CosineScorer:
     """A `CosineScorer` whose prototype per label is the mean of its descriptions' text means.
 
     Args:
         text_means: per label (M_k, d) text VAE means.
         centre: (d,) point subtracted from prototypes and latents; None = the origin.
+        blocks: sizes of latent blocks scored separately (`TextProjection.blocks`); () = one.
     """
     protos = np.stack([np.atleast_2d(m).mean(axis=0) for m in text_means]).astype(np.float32)
+    blocks = tuple(int(b) for b in blocks)
+    if blocks and sum(blocks) != protos.shape[1]:
+        raise ValueError(f"blocks {blocks} do not add up to the latent size {protos.shape[1]}")
     centre = np.zeros(protos.shape[1], np.float32) if centre is None else np.asarray(centre, np.float32)
-    protos = protos - centre
-    protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-8)
-    return CosineScorer(protos, centre)
+    return CosineScorer(_unit_blocks(protos - centre, blocks), centre, blocks)
 
 
 def _gaussian_init(z: np.ndarray, y: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -387,6 +446,7 @@ def fit_zero_shot(
     steps: int = 60,
     centre: np.ndarray | None = None,
     encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    blocks: Sequence[int] = (),
 ) -> ZeroShotClassifier:
     """Fit the latent classifier for a label set from its text latents.
 
@@ -402,6 +462,7 @@ def fit_zero_shot(
         centre: (d,) centre of the "cosine" scoring (None = the origin); unused by "linear".
         encode: canonical windows -> (seen logits, z_r means), used by `probabilities`
             (None: only `probabilities_from_outputs` works).
+        blocks: latent blocks the "cosine" scoring compares separately (`TextProjection.blocks`).
 
     Returns:
         The fitted `ZeroShotClassifier`.
@@ -410,7 +471,7 @@ def fit_zero_shot(
         raise ValueError("a classifier needs at least one label")
     latent: LinearSoftmax | CosineScorer
     if calibration.latent_score == "cosine":
-        latent = cosine_scorer(text_means, centre)
+        latent = cosine_scorer(text_means, centre, blocks)
     elif calibration.latent_score == "linear":
         rng = np.random.default_rng(seed)
         z, y = sample_latents(text_means, text_logvars, samples_per_class, rng)

@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--text-weight", type=float, default=0.0)
     parser.add_argument("--frame", default=LIMBS, choices=CANONICAL_FRAMES)
-    parser.add_argument("--variants", default="direct,projection,full")
+    parser.add_argument("--variants", default="direct,projection,two-way,full")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     dataset = load_dataset(args.dataset)

@@ -56,7 +56,7 @@ from actzero.training.train import (
 HOLDOUT_SOURCES = ("utd-mhad", "kinder-gator", "nw-ucla", "msr-action3d", "citi", "hdm05")
 # Sources only ever tested on: Penn Action's 2D joints (z = 0) are no 3D training data.
 TEST_ONLY_SOURCES = ("penn-action",)
-VARIANTS = ("direct", "projection", "full")
+VARIANTS = ("direct", "projection", "two-way", "full")
 Progress = Callable[[str], None]
 
 

@@ -36,7 +36,12 @@ from actzero.model.zeroshot import (
     cosine_scorer,
     fit_zero_shot,
 )
-from actzero.training.projection import DEFAULT_RIDGE, class_prototypes, fit_text_projection
+from actzero.training.projection import (
+    DEFAULT_RIDGE,
+    class_prototypes,
+    fit_text_projection,
+    fit_two_way_projection,
+)
 from actzero.training.sadvae import SADVAEConfig, train_sadvae
 from actzero.training.train import (
     ClipSet,
@@ -55,16 +60,19 @@ from actzero.training.train import (
 VARIANTS: dict[str, dict | None] = {
     "direct": None,
     "projection": None,
+    "two-way": None,
     "no_disentangle": {"dz_v": 0, "tc_weight": 0.0},
     "no_tc": {"tc_weight": 0.0},
     "full": {},
 }
 # Variants scored in the sentence-embedding space (training/projection.py): (ridge, centred,
-# class-balanced fit). "direct" is the baseline as first measured (ridge 1, plain cosine, every
-# window alike); "projection" what the bundle serves (docs/model.md, "Text projection").
-TEXT_SPACE_VARIANTS: dict[str, tuple[float, bool, bool]] = {
-    "direct": (1.0, False, False),
-    "projection": (DEFAULT_RIDGE, True, True),
+# class-balanced fit, two-way). "direct" is the baseline as first measured (ridge 1, plain cosine,
+# every window alike); "projection" the forward map alone (docs/model.md, "Text projection");
+# "two-way" what the bundle serves (the mean of the cosines in both spaces, "Two-way scoring").
+TEXT_SPACE_VARIANTS: dict[str, tuple[float, bool, bool, bool]] = {
+    "direct": (1.0, False, False, False),
+    "projection": (DEFAULT_RIDGE, True, True, False),
+    "two-way": (DEFAULT_RIDGE, True, True, True),
 }
 Progress = Callable[[str], None]
 
@@ -236,12 +244,18 @@ class LatentModel:
         y = np.array([local[c] for c in train.labels])
         texts = [embeddings[c] for c in sorted(local)]
         if variant in TEXT_SPACE_VARIANTS:
-            default_ridge, centred, balanced = TEXT_SPACE_VARIANTS[variant]
+            default_ridge, centred, balanced, two_way = TEXT_SPACE_VARIANTS[variant]
             ridge = default_ridge if ridge is None else ridge
-            protos = class_prototypes(texts)
-            self.projection = fit_text_projection(train.features, y, protos, ridge, class_balanced=balanced)
-            # as the bundle centres (`Bundle.latent_centre`): the mean of the classes' mean descriptions
-            self.centre = np.mean([t.mean(axis=0) for t in texts], axis=0) if centred else None
+            if two_way:
+                self.projection = fit_two_way_projection(train.features, y, texts, ridge)
+            else:
+                protos = class_prototypes(texts)
+                self.projection = fit_text_projection(
+                    train.features, y, protos, ridge, class_balanced=balanced
+                )
+            # as the bundle centres (`Bundle.latent_centre`): the mean of the classes' mean label latents
+            label_means = [self.projection.label_latents(t).mean(axis=0) for t in texts]
+            self.centre = np.mean(label_means, axis=0) if centred else None
         else:
             overrides = VARIANTS[variant] or {}
             self.vae = train_sadvae(train.features, y, texts, replace(vae_config, **overrides), seed=seed)
@@ -260,8 +274,9 @@ class LatentModel:
 
     def _compute_logits(self, features: np.ndarray, label_classes: list[int]) -> np.ndarray:
         if self.variant in TEXT_SPACE_VARIANTS:
-            scorer = cosine_scorer([self.embeddings[c] for c in label_classes], self.centre)
-            return 10.0 * scorer.logits(self.projection(features))
+            labels = [self.projection.label_latents(self.embeddings[c]) for c in label_classes]
+            scorer = cosine_scorer(labels, self.centre, self.projection.blocks)
+            return 10.0 * scorer.logits(self.projection.window_latents(features))
         key = tuple(label_classes)
         if key not in self._classifiers:
             mus, logvars = text_latents(self.vae, [self.embeddings[c] for c in label_classes])

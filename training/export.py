@@ -114,7 +114,7 @@ def write_bundle(
         manifest: Everything but format/version/files/export checks (added here).
         text_cache: Description -> sentence embedding for the shipped descriptions.
         projection: the text projection, for a manifest whose classifier has
-            `latent_space` "text" (training/projection.py); None writes no projection file.
+            `latent_space` "text" or "two-way" (training/projection.py); None writes no projection file.
 
     Returns:
         The ONNX-vs-torch max absolute differences.
@@ -139,7 +139,13 @@ def write_bundle(
             "text_cache": bundle_format.TEXT_CACHE,
         }
         if projection is not None:
-            np.savez(folder / bundle_format.TEXT_PROJECTION, weight=projection.weight, bias=projection.bias)
+            arrays = {"weight": projection.weight, "bias": projection.bias}
+            if projection.two_way:
+                arrays |= {
+                    "reverse_weight": projection.reverse_weight,
+                    "reverse_bias": projection.reverse_bias,
+                }
+            np.savez(folder / bundle_format.TEXT_PROJECTION, **arrays)
             full["files"]["text_projection"] = bundle_format.TEXT_PROJECTION
         full["export_max_abs_diff"] = diffs
         (folder / bundle_format.MANIFEST).write_text(json.dumps(full, indent=2) + "\n")

@@ -356,7 +356,7 @@ def train_default_bundle(
     retention: float = DEFAULT_RETENTION,
     metrics: dict | None = None,
     progress: Progress | None = None,
-    latent_space: str = "text",
+    latent_space: str = "two-way",
 ) -> dict:
     """Train on all classes of `dataset` and write a bundle to `out_dir`.
 
@@ -370,16 +370,23 @@ def train_default_bundle(
         retention: Share of held-out seen windows the gate keeps on the seen side.
         metrics: Evaluation figures to store in the manifest.
         progress: Optional callback (stage, fraction).
-        latent_space: where the latent classifier scores labels: "text" (the features' ridge
-            projection into the sentence-embedding space, training/projection.py) or "sadvae"
-            (z_r against the text VAE's z_y). SA-DVAE is trained and exported either way.
+        latent_space: where the latent classifier scores labels: "two-way" (the mean of two
+            cosines: the features' ridge projection into the sentence-embedding space against
+            the labels' embeddings, and the features against those expected of each label;
+            training/projection.py), "text" (the first cosine alone) or "sadvae" (z_r against
+            the text VAE's z_y). SA-DVAE is trained and exported either way.
 
     Returns:
         The manifest written.
     """
     from actzero.model.bundle import LATENT_SPACES
     from actzero.training.export import write_bundle
-    from actzero.training.projection import DEFAULT_RIDGE, class_prototypes, fit_text_projection
+    from actzero.training.projection import (
+        DEFAULT_RIDGE,
+        class_prototypes,
+        fit_text_projection,
+        fit_two_way_projection,
+    )
 
     if latent_space not in LATENT_SPACES:
         raise ValueError(f"latent_space must be one of {', '.join(LATENT_SPACES)}, got {latent_space!r}")
@@ -410,6 +417,8 @@ def train_default_bundle(
     projection = None
     if latent_space == "text":
         projection = fit_text_projection(train_f, train_y, class_prototypes(class_embeddings), DEFAULT_RIDGE)
+    elif latent_space == "two-way":
+        projection = fit_two_way_projection(train_f, train_y, class_embeddings, DEFAULT_RIDGE)
     names = clips.names
     calib = replace(
         calibration,

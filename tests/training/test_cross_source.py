@@ -148,13 +148,14 @@ def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tm
     assert set(written["sources"]) == set(SOURCES) and set(written["mean"]) == {
         "direct",
         "projection",
+        "two-way",
         "full",
     }
     hdm = written["sources"]["hdm05"]
     assert hdm["novel"] == [dataset.classes[3].name] and hdm["train_sources"] == ["nw-ucla", "utd-mhad"]
     assert written["sources"]["nw-ucla"]["familiar"] == [dataset.classes[c].name for c in (2, 4)]
     for source, entry in written["sources"].items():
-        for variant in ("direct", "projection", "full"):
+        for variant in ("direct", "projection", "two-way", "full"):
             zsl, gzsl = entry["variants"][variant]["zsl"], entry["variants"][variant]["gzsl"]
             assert zsl["clips_scored"] == entry["clips"] == len(SOURCES[source]) * PER_SOURCE_CLASS
             assert 0.0 <= zsl["clip_top1"] <= 1.0 and 0.0 <= gzsl["share_to_training_only"] <= 1.0

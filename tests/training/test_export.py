@@ -141,3 +141,48 @@ def test_a_text_space_bundle_scores_labels_by_the_projected_features(tmp_path, t
     (folder / "text_projection.npz").unlink()
     with pytest.raises(BundleError, match="text_projection.npz"):
         Bundle.load(folder)
+
+
+def test_a_two_way_bundle_scores_the_mean_of_both_cosines(tmp_path, tiny_bundle) -> None:
+    source, backbone, vae, _ = tiny_bundle
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["classifier"] = {**manifest["classifier"], "latent_space": "two-way"}
+    manifest["calibration"] = Calibration(
+        threshold=0.0, latent_score="cosine", latent_temperature=0.1
+    ).to_dict()
+    cache = dict(zip(*_text_cache(source), strict=True))
+    rng = np.random.default_rng(3)
+    projection = TextProjection(
+        *(rng.normal(size=shape).astype(np.float32) for shape in ((16, 384), (384,), (384, 16), (16,)))
+    )
+    folder = tmp_path / "two-way"
+    write_bundle(folder, backbone, vae, manifest, cache, projection=projection)
+    bundle = Bundle.load(folder)
+    windows = rng.normal(0, 0.5, (3, 64, 25, 3)).astype(np.float32)
+    _, latents = bundle.encode_windows(windows)
+    with torch.no_grad():
+        features = SkeletonNetwork(backbone, vae)(torch.from_numpy(windows))[0].numpy()
+    np.testing.assert_allclose(latents[:, 384:], features, rtol=1e-4, atol=1e-4)
+    texts = list(bundle.actions[0].descriptions)
+    label, _ = bundle.label_latents(texts)
+    emb = bundle.embed_texts(texts)
+    np.testing.assert_allclose(label[:, :384], emb, atol=1e-6)
+    np.testing.assert_allclose(
+        label[:, 384:], emb @ projection.reverse_weight + projection.reverse_bias, atol=1e-4
+    )
+    clf = bundle.fit_classifier(bundle.actions[:3])
+    centre = bundle.latent_centre()
+    protos = [bundle.label_latents(list(a.descriptions))[0].mean(axis=0) - centre for a in bundle.actions[:3]]
+
+    def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (
+            b / np.linalg.norm(b, axis=1, keepdims=True)
+        ).T
+
+    z, p = latents - centre, np.stack(protos)
+    want = (cos(z[:, :384], p[:, :384]) + cos(z[:, 384:], p[:, 384:])) / 2
+    np.testing.assert_allclose(clf.latent.logits(latents), want, atol=1e-5)
+    with np.load(folder / "text_projection.npz") as data:  # a two-way bundle without its reverse map
+        np.savez(folder / "text_projection.npz", weight=data["weight"], bias=data["bias"])
+    with pytest.raises(BundleError, match="reverse_weight"):
+        Bundle.load(folder)
