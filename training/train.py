@@ -302,7 +302,7 @@ def semantic_means(vae: SADVAE, features: np.ndarray) -> np.ndarray:
 # on the bundle's own held-out clips.
 # Latent scoring, penalty and the K-relative "no action" rule: chosen for user-typed label sets on the
 # bundle's held-out windows (studies/label_sets.py, docs/model.md "User-typed label sets"); penalty
-# and rule refitted there for the text-projection bundle (penalty 4: best H with distractor capture
+# and rule refitted there for the two-way bundle (penalty 4: best H with distractor capture
 # under 5% on all validation windows and on those the gate leaves to the latent side; a * K^-b
 # rejecting 5% of in-set windows at every K).
 DEFAULT_CALIBRATION = Calibration(
@@ -312,8 +312,8 @@ DEFAULT_CALIBRATION = Calibration(
     threshold=1.0,
     latent_score="cosine",
     no_action="relative",
-    relative_threshold=0.79,
-    relative_exponent=0.24,
+    relative_threshold=0.80,
+    relative_exponent=0.21,
 )
 DEFAULT_RETENTION = 0.3
 

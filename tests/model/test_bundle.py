@@ -71,24 +71,28 @@ def test_fit_is_deterministic_for_a_seed(bundle: Bundle) -> None:
     np.testing.assert_array_equal(a.latent.logits(z), b.latent.logits(z))
 
 
-def test_the_shipped_text_space_and_the_sadvae_space_both_classify(bundle: Bundle, tmp_path) -> None:
+def test_the_shipped_two_way_space_and_the_other_spaces_all_classify(bundle: Bundle, tmp_path) -> None:
     import shutil
 
-    assert bundle.manifest["classifier"]["latent_space"] == "text"
+    assert bundle.manifest["classifier"]["latent_space"] == "two-way"
     windows = np.random.default_rng(1).normal(0, 0.3, (3, bundle.window, 25, 3)).astype(np.float32)
-    logits, projected = bundle.encode_windows(windows)
-    assert projected.shape == (3, 384)  # the sentence-embedding space
-    copy = tmp_path / "bundle"
-    shutil.copytree(DEFAULT_BUNDLE, copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["classifier"]["latent_space"] = "sadvae"  # serve SA-DVAE's z_r instead
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    sadvae = Bundle.load(copy)
-    same_logits, z_r = sadvae.encode_windows(windows)
-    assert z_r.shape == (3, manifest["dz_r"])
-    np.testing.assert_array_equal(same_logits, logits)
-    for served in (bundle, sadvae):
-        clf = served.fit_classifier([Action("wave", ("a person waves a hand",)), Action("kick", ("kicks",))])
+    logits, latents = bundle.encode_windows(windows)
+    assert latents.shape == (3, 384 + bundle.manifest["feature_dim"])  # text space, then features
+    served = [bundle]
+    for space, size in (("text", 384), ("sadvae", bundle.manifest["dz_r"])):
+        copy = tmp_path / space
+        shutil.copytree(DEFAULT_BUNDLE, copy)
+        manifest = json.loads((copy / "manifest.json").read_text())
+        manifest["classifier"]["latent_space"] = space  # the forward projection alone, or SA-DVAE's z_r
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        other = Bundle.load(copy)
+        same_logits, other_latents = other.encode_windows(windows)
+        assert other_latents.shape == (3, size)
+        np.testing.assert_array_equal(same_logits, logits)
+        served.append(other)
+    np.testing.assert_array_equal(served[1].encode_windows(windows)[1], latents[:, :384])
+    for one in served:
+        clf = one.fit_classifier([Action("wave", ("a person waves a hand",)), Action("kick", ("kicks",))])
         np.testing.assert_allclose(clf.probabilities(windows).sum(axis=1), 1.0, atol=1e-5)
 
 
