@@ -82,6 +82,17 @@ Frame = Annotated[
         "re-levelled, the bundles before issue 14) or image (2D: the camera's picture only).",
     ),
 ]
+SmoothSigma = Annotated[
+    float,
+    typer.Option(
+        "--smooth-sigma",
+        min=0.0,
+        max=8.0,
+        help="Gaussian low-pass in time of the backbone's input, in model frames (0: none); part of "
+        "the network, so the bundle applies it too. Kinect and camera joints carry more frame-to-frame "
+        "jitter than motion capture (docs/model.md 'Temporal smoothing').",
+    ),
+]
 SourceBalanced = Annotated[
     bool,
     typer.Option(

@@ -15,6 +15,7 @@ from actzero.cli.options import (
     Epochs,
     Frame,
     SharedData,
+    SmoothSigma,
     SourceBalanced,
     TextWeight,
     TorchThreads,
@@ -81,6 +82,7 @@ def train(
     frame: Frame = "limbs",
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
+    smooth_sigma: SmoothSigma = 0.0,
     latent_space: str = typer.Option(
         "two-way",
         "--latent-space",
@@ -100,6 +102,7 @@ def train(
     from rich.console import Console
 
     from actzero.training.augment import AugmentConfig
+    from actzero.training.backbone import BackboneConfig
     from actzero.training.train import TrainConfig, train_default_bundle
 
     console = Console()
@@ -130,6 +133,7 @@ def train(
         canonical_frame=frame,
         source_balanced=source_balanced,
         augment=AugmentConfig(camera_error=camera_error),
+        backbone=BackboneConfig(smooth_sigma=smooth_sigma),
     )
     if epochs:
         config = replace(config, epochs=epochs)
@@ -186,6 +190,7 @@ def evaluate(
     device: str = typer.Option("cpu", "--device", help="torch device of the backbones (cpu, cuda)."),
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
+    smooth_sigma: SmoothSigma = 0.0,
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -202,6 +207,7 @@ def evaluate(
     from rich.console import Console
 
     from actzero.training.augment import AugmentConfig
+    from actzero.training.backbone import BackboneConfig
     from actzero.training.dataset import SYNTHETIC_SOURCE, select_sources
     from actzero.training.evaluate import EvalConfig, markdown_table, search_sadvae
     from actzero.training.evaluate import evaluate as run_evaluation
@@ -229,6 +235,7 @@ def evaluate(
         device=device,
         source_balanced=source_balanced,
         augment=AugmentConfig(camera_error=camera_error),
+        backbone=BackboneConfig(smooth_sigma=smooth_sigma),
     )
     if protocol == "cross-source":
         _cross_source(data, out, holdout, epochs, base, latent_score, console, shared, dataset.parent)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from actzero.model.skeleton import BONES, NUM_JOINTS, PARENTS
 
@@ -33,6 +34,7 @@ class BackboneConfig:
     feature_dim: int = 128
     temporal_kernel: int = 3
     dropout: float = 0.2
+    smooth_sigma: float = 0.0  # Gaussian low-pass in time of the input windows (model frames; 0: none)
 
     def to_dict(self) -> dict:
         """Plain-JSON form (for manifests and checkpoints)."""
@@ -120,6 +122,21 @@ def motion_features(windows: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, bones, velocity], dim=1)
 
 
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """Normalised Gaussian taps (2 * ceil(3 sigma) + 1,) float32 for a temporal low-pass."""
+    half = int(np.ceil(3.0 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    return (taps / taps.sum()).astype(np.float32)
+
+
+def smooth_in_time(windows: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Windows (N, T, V, 3) filtered along T by `kernel` (K,), the ends held (replicate padding)."""
+    half = (kernel.numel() - 1) // 2
+    x = F.pad(windows.permute(0, 3, 1, 2), (0, 0, half, half), mode="replicate")  # (N, 3, T + K - 1, V)
+    x = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(3, 1, -1, 1), groups=3)
+    return x.permute(0, 2, 3, 1)
+
+
 class GraphBackbone(nn.Module):
     """ST-GCN-like classifier; `forward` returns (pooled feature f_x, seen-class logits)."""
 
@@ -148,6 +165,14 @@ class GraphBackbone(nn.Module):
         )
         self.dropout = nn.Dropout(self.config.dropout)
         self.classifier = nn.Linear(self.config.feature_dim, num_classes)
+        kernel = (
+            torch.from_numpy(gaussian_kernel(self.config.smooth_sigma))
+            if self.config.smooth_sigma > 0
+            else None
+        )
+        self.register_buffer(
+            "smoothing", kernel, persistent=False
+        )  # not in the state dict: set by the config
 
     @property
     def feature_dim(self) -> int:
@@ -156,6 +181,8 @@ class GraphBackbone(nn.Module):
 
     def features(self, windows: torch.Tensor) -> torch.Tensor:
         """Pooled non-negative features (N, feature_dim) of canonical windows (N, T, 25, 3)."""
+        if self.smoothing is not None:
+            windows = smooth_in_time(windows, self.smoothing)
         x = motion_features(windows)
         n, c, t, v = x.shape
         x = self.input_norm(x.permute(0, 1, 3, 2).reshape(n, c * v, t))

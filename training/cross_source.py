@@ -35,6 +35,7 @@ import numpy as np
 
 from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, combine_experts, softmax
+from actzero.training.backbone import BackboneConfig
 from actzero.training.evaluate import VARIANTS as EVAL_VARIANTS
 from actzero.training.evaluate import Features, LatentModel
 from actzero.training.sadvae import SADVAEConfig
@@ -198,6 +199,7 @@ def _group_features(
 
 # TrainConfig fields added after feature caches were written; left out of the key at their default.
 _LATER_TRAIN_SETTINGS = ("source_balanced",)
+_LATER_BACKBONE_SETTINGS = ("smooth_sigma",)
 
 
 def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -> str:
@@ -214,6 +216,9 @@ def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -
     for name in _LATER_TRAIN_SETTINGS:  # at their defaults they change nothing: earlier caches stay valid
         if train[name] == getattr(TrainConfig(), name):
             del train[name]
+    for name in _LATER_BACKBONE_SETTINGS:
+        if train["backbone"][name] == getattr(BackboneConfig(), name):
+            del train["backbone"][name]
     digest = hashlib.sha256(json.dumps([names, plan.train_names, settings]).encode())
     for group in (plan.train, plan.val, plan.test):
         digest.update(np.asarray(group, dtype=np.int64).tobytes())

@@ -68,3 +68,37 @@ def test_learns_to_separate_two_motions() -> None:
         for _ in range(20):
             model(x)
     assert (model.eval()(x)[1].argmax(1) == y).all()
+
+
+def test_temporal_smoothing_is_a_gaussian_low_pass_that_holds_the_ends() -> None:
+    from scipy.ndimage import gaussian_filter1d
+
+    from actzero.training.backbone import gaussian_kernel, smooth_in_time
+
+    taps = gaussian_kernel(1.5)
+    assert len(taps) == 11 and taps.sum() == pytest.approx(1.0) and np.allclose(taps, taps[::-1])
+    rng = np.random.default_rng(0)
+    noisy = rng.normal(size=(2, 64, 25, 3)).astype(np.float32)
+    smoothed = smooth_in_time(torch.from_numpy(noisy), torch.from_numpy(taps)).numpy()
+    want = gaussian_filter1d(noisy, 1.5, axis=1, mode="nearest", truncate=3.0)
+    np.testing.assert_allclose(smoothed, want, atol=1e-5)
+    assert smoothed.std() < 0.5 * noisy.std()  # white noise is mostly high frequency
+    ramp = np.broadcast_to(np.linspace(0, 1, 64)[None, :, None, None], (1, 64, 25, 3)).astype(np.float32)
+    out = smooth_in_time(torch.from_numpy(ramp.copy()), torch.from_numpy(taps)).numpy()
+    np.testing.assert_allclose(out[:, 5:-5], ramp[:, 5:-5], atol=1e-6)  # a steady motion passes
+
+
+def test_the_smoothing_is_part_of_the_network_and_not_of_its_weights() -> None:
+    torch.manual_seed(0)
+    plain = GraphBackbone(4, TINY).eval()
+    smooth = GraphBackbone(4, BackboneConfig(**{**TINY.__dict__, "smooth_sigma": 2.0})).eval()
+    assert smooth.state_dict().keys() == plain.state_dict().keys()
+    smooth.load_state_dict(plain.state_dict())
+    windows = torch.randn(3, 64, 25, 3)
+    with torch.no_grad():
+        assert not torch.allclose(smooth.features(windows), plain.features(windows))
+        steady = windows[:, :1].expand(3, 64, 25, 3).contiguous()  # no motion: nothing to filter
+        torch.testing.assert_close(smooth.features(steady), plain.features(steady))
+    assert BackboneConfig.from_dict({**TINY.to_dict(), "smooth_sigma": 2.0}).smooth_sigma == 2.0
+    old = {k: v for k, v in TINY.to_dict().items() if k != "smooth_sigma"}  # manifests before it
+    assert BackboneConfig.from_dict(old).smooth_sigma == 0.0

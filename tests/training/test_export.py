@@ -186,3 +186,20 @@ def test_a_two_way_bundle_scores_the_mean_of_both_cosines(tmp_path, tiny_bundle)
         np.savez(folder / "text_projection.npz", weight=data["weight"], bias=data["bias"])
     with pytest.raises(BundleError, match="reverse_weight"):
         Bundle.load(folder)
+
+
+def test_a_smoothing_backbone_exports_with_its_filter(tmp_path, tiny_bundle) -> None:
+    source, _, vae, _ = tiny_bundle
+    torch.manual_seed(1)
+    config = BackboneConfig(stem_channels=8, blocks=((8, 2), (16, 2)), feature_dim=16, smooth_sigma=1.5)
+    backbone = GraphBackbone(3, config).eval()
+    manifest = json.loads((source / "manifest.json").read_text())
+    diffs = write_bundle(
+        tmp_path / "smooth", backbone, vae, manifest, dict(zip(*_text_cache(source), strict=True))
+    )
+    assert max(diffs.values()) < 1e-4
+    windows = np.random.default_rng(2).normal(0, 0.5, (2, 64, 25, 3)).astype(np.float32)
+    logits, _ = Bundle.load(tmp_path / "smooth").encode_windows(windows)
+    with torch.no_grad():
+        want = SkeletonNetwork(backbone, vae)(torch.from_numpy(windows))[1].numpy()
+    np.testing.assert_allclose(logits, want, atol=1e-4)
