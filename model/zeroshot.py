@@ -334,17 +334,28 @@ def seen_gate(seen_probs: np.ndarray, calibration: Calibration) -> np.ndarray:
 
 
 def combine_experts(
-    seen_logits: np.ndarray,
+    backbone_logits: np.ndarray,
+    seen_index: np.ndarray,
     latent_logits: np.ndarray,
     seen_columns: np.ndarray,
     calibration: Calibration,
 ) -> np.ndarray:
     """Calibrated probabilities over the label set from both experts.
 
+    The backbone's expert is its softmax over ALL its classes: the gate g is its confidence that
+    the window is one of them at all, and the expert's weight is g times the probability mass it
+    gives to the label set's shipped labels, shared among those labels as it gives it. A window
+    the backbone sees as one of its classes that the label set lacks therefore goes to the
+    latent side instead of to the nearest shipped label of the set (with a set of a few shipped
+    names and some new ones, a softmax over just those few shipped labels is confident for
+    almost every window and took the new labels' clips: docs/model.md, "Label sets that mix
+    shipped and new actions"). With every backbone class in the set the mass is 1.
+
     Args:
-        seen_logits: (N, S) backbone logits of the label set's seen labels, in label order.
+        backbone_logits: (N, S_all) the backbone's logits over all its classes.
+        seen_index: (S,) the backbone class of each shipped label of the set, in column order.
         latent_logits: (N, K) latent classifier logits over all K labels.
-        seen_columns: (S,) column of each seen logit in the K labels (ascending).
+        seen_columns: (S,) column of each shipped label in the K labels (ascending).
         calibration: temperatures, penalty, gate.
 
     Returns:
@@ -356,20 +367,22 @@ def combine_experts(
     latent_scaled = latent_logits / calibration.latent_temperature
     if not seen_mask.any():
         return softmax(latent_scaled).astype(np.float32)
-    p_seen = softmax(seen_logits / calibration.seen_temperature)
+    p_all = softmax(np.asarray(backbone_logits) / calibration.seen_temperature)
+    p_in = p_all[:, np.asarray(seen_index, dtype=np.int64)]
+    mass = p_in.sum(axis=1, keepdims=True)
+    p_seen = p_in / np.maximum(mass, 1e-30)
     if seen_mask.all():
         return p_seen.astype(np.float32)
+    weight = seen_gate(p_all, calibration)[:, None] * mass  # the seen expert's share
     if calibration.method == "mixture":
-        gate = seen_gate(p_seen, calibration)[:, None]
-        probs = (1.0 - gate) * softmax(latent_scaled - calibration.seen_penalty * seen_mask)
-        probs[:, seen_mask] += gate * p_seen
+        probs = (1.0 - weight) * softmax(latent_scaled - calibration.seen_penalty * seen_mask)
+        probs[:, seen_mask] += weight * p_seen
         return probs.astype(np.float32)
     p_latent = softmax(latent_scaled[:, ~seen_mask])
     probs = np.zeros((n, k), dtype=np.float64)
     if calibration.method == "gate":
-        gate = seen_gate(p_seen, calibration)
-        probs[:, seen_mask] = gate[:, None] * p_seen
-        probs[:, ~seen_mask] = (1.0 - gate)[:, None] * p_latent
+        probs[:, seen_mask] = weight * p_seen
+        probs[:, ~seen_mask] = (1.0 - weight) * p_latent
     elif calibration.method == "stacking":
         probs[:, seen_mask] = np.log(np.maximum(p_seen, 1e-30)) - calibration.seen_penalty
         probs[:, ~seen_mask] = np.log(np.maximum(p_latent, 1e-30))
@@ -403,8 +416,9 @@ class ZeroShotClassifier:
     def probabilities_from_outputs(self, seen_logits_all: np.ndarray, z_r: np.ndarray) -> np.ndarray:
         """Probabilities (N, K) from backbone logits over all seen classes and z_r means."""
         columns = self.seen_columns
-        seen_logits = np.asarray(seen_logits_all)[:, self.seen_index[columns]]
-        return combine_experts(seen_logits, self.latent.logits(z_r), columns, self.calibration)
+        return combine_experts(
+            seen_logits_all, self.seen_index[columns], self.latent.logits(z_r), columns, self.calibration
+        )
 
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (N, K) for canonical windows (N, T, 25, 3) float32."""

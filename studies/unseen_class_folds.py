@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--frame", default=LIMBS, choices=CANONICAL_FRAMES)
     parser.add_argument("--variants", default="direct,projection,two-way,full")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--smooth-sigma", type=float, default=0.0, help="the backbone's temporal low-pass")
     args = parser.parse_args()
     dataset = load_dataset(args.dataset)
     clips = clips_from_dataset(dataset)
@@ -99,10 +100,15 @@ def main() -> None:
         variants=tuple(args.variants.split(",")),
         latent_score="cosine",
         train=replace(
-            base.train, canonical_frame=args.frame, text_weight=args.text_weight, threads=args.threads
+            base.train,
+            canonical_frame=args.frame,
+            text_weight=args.text_weight,
+            threads=args.threads,
+            backbone=replace(base.train.backbone, smooth_sigma=args.smooth_sigma),
         ),
     )
-    recipe = f"{args.frame}_tw{args.text_weight:g}"
+    smoothing = f"_s{args.smooth_sigma:g}" if args.smooth_sigma else ""
+    recipe = f"{args.frame}_tw{args.text_weight:g}{smoothing}"
     plans = fold_plans(
         clips.labels, np.asarray(dataset.sources), clips.names, args.folds, config.val_fraction, config.seed
     )
@@ -130,7 +136,8 @@ def main() -> None:
     table.add("**mean**", "", "", *[round(100 * means[v], 1) for v in config.variants])
     table.notes.append(
         f"{args.folds} folds of the classes of every source but Penn Action (seed {config.seed}); backbone: "
-        f"{config.train.epochs} epochs, frame {args.frame}, text weight {args.text_weight:g}; in-domain"
+        f"{config.train.epochs} epochs, frame {args.frame}, text weight {args.text_weight:g}, "
+        f"smoothing sigma {args.smooth_sigma:g}; in-domain"
     )
     print_tables([table])
     args.out.mkdir(parents=True, exist_ok=True)

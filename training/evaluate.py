@@ -320,7 +320,7 @@ def _gzsl(
     )
     for name, feats, keep in groups:
         latent = model.logits(feats.features, labels)[keep]
-        probs = combine_experts(feats.logits[keep][:, logit_index], latent, columns, calibration)
+        probs = combine_experts(feats.logits[keep], logit_index, latent, columns, calibration)
         truth = np.array([labels.index(c) for c in feats.labels[keep]], dtype=np.int64)
         result[name], result[name + "_balanced"] = _accuracy(probs.argmax(1), truth)
         all_probs.append(probs)

@@ -302,13 +302,13 @@ def semantic_means(vae: SADVAE, features: np.ndarray) -> np.ndarray:
 # on the bundle's own held-out clips.
 # Latent scoring, penalty and the K-relative "no action" rule: chosen for user-typed label sets on the
 # bundle's held-out windows (studies/label_sets.py, docs/model.md "User-typed label sets"); penalty
-# and rule refitted there for the two-way bundle (penalty 4: best H with distractor capture
-# under 5% on all validation windows and on those the gate leaves to the latent side; a * K^-b
-# rejecting 5% of in-set windows at every K).
+# and rule refitted there for the two-way bundle and the gate on the backbone's full softmax
+# (penalty 2: best H with distractor capture under 5% on all validation windows and on those the
+# gate leaves to the latent side; a * K^-b rejecting 5% of in-set windows at every K).
 DEFAULT_CALIBRATION = Calibration(
     method="mixture",
     latent_temperature=0.1,
-    seen_penalty=4.0,
+    seen_penalty=2.0,
     threshold=1.0,
     latent_score="cosine",
     no_action="relative",

@@ -99,9 +99,19 @@ def test_stacking_penalty_moves_mass_from_seen_to_unseen() -> None:
     seen_logits = np.array([[4.0, 0.0]], np.float32)  # p_seen ~ (0.98, 0.02)
     latent = np.array([[0.0, 0.0, 2.0, 0.0]], np.float32)  # p_latent over unseen ~ (0.88, 0.12)
     columns = np.array([0, 1])
-    plain = combine_experts(seen_logits, latent, columns, Calibration(method="stacking", seen_penalty=0.0))
+    plain = combine_experts(
+        seen_logits,
+        np.arange(seen_logits.shape[1]),
+        latent,
+        columns,
+        Calibration(method="stacking", seen_penalty=0.0),
+    )
     penalised = combine_experts(
-        seen_logits, latent, columns, Calibration(method="stacking", seen_penalty=1.0)
+        seen_logits,
+        np.arange(seen_logits.shape[1]),
+        latent,
+        columns,
+        Calibration(method="stacking", seen_penalty=1.0),
     )
     np.testing.assert_allclose(plain.sum(), 1.0, atol=1e-6)
     assert plain.argmax() == 0
@@ -113,12 +123,18 @@ def test_gate_sends_unsure_seen_windows_to_the_new_labels() -> None:
     seen_logits = np.array([[4.0, 0.0], [0.1, 0.0]], np.float32)  # confident, then unsure
     latent = np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 3.0, 0.0]], np.float32)
     calibration = Calibration(method="gate", gate_threshold=0.9)
-    probs = combine_experts(seen_logits, latent, np.array([0, 1]), calibration)
+    probs = combine_experts(
+        seen_logits, np.arange(seen_logits.shape[1]), latent, np.array([0, 1]), calibration
+    )
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert probs[0].argmax() == 0
     assert probs[1].argmax() == 2
     stricter = combine_experts(
-        seen_logits, latent, np.array([0, 1]), Calibration(method="gate", gate_threshold=0.999)
+        seen_logits,
+        np.arange(seen_logits.shape[1]),
+        latent,
+        np.array([0, 1]),
+        Calibration(method="gate", gate_threshold=0.999),
     )
     assert stricter[0, 0] < probs[0, 0]
 
@@ -144,10 +160,15 @@ def test_mixture_does_not_give_a_single_added_label_the_whole_unseen_share():
     columns = np.array([0, 1, 2])
     gate = Calibration(method="gate", gate_threshold=0.9)
     mixture = Calibration(method="mixture", gate_threshold=0.9)
-    assert combine_experts(seen_logits, latent_logits, columns, gate)[0, 3] > 0.9
-    mixed = combine_experts(seen_logits, latent_logits, columns, mixture)
+    assert (
+        combine_experts(seen_logits, np.arange(seen_logits.shape[1]), latent_logits, columns, gate)[0, 3]
+        > 0.9
+    )
+    mixed = combine_experts(seen_logits, np.arange(seen_logits.shape[1]), latent_logits, columns, mixture)
     assert np.isclose(mixed.sum(), 1.0) and mixed[0, 3] < 0.3
-    confident = combine_experts(seen_logits, np.array([[0.0, 0.0, 0.0, 9.0]]), columns, mixture)
+    confident = combine_experts(
+        seen_logits, np.arange(seen_logits.shape[1]), np.array([[0.0, 0.0, 0.0, 9.0]]), columns, mixture
+    )
     assert confident[0].argmax() == 3
 
 
@@ -158,6 +179,7 @@ def test_mixture_penalty_moves_between_plain_mixture_and_gate():
     added = [
         combine_experts(
             seen_logits,
+            np.arange(seen_logits.shape[1]),
             latent_logits,
             columns,
             Calibration(method="mixture", gate_threshold=0.9, seen_penalty=p),
@@ -166,7 +188,11 @@ def test_mixture_penalty_moves_between_plain_mixture_and_gate():
     ]
     assert all(a < b for a, b in zip(added, added[1:], strict=False))  # more penalty, more to the added label
     gate = combine_experts(
-        seen_logits, latent_logits, columns, Calibration(method="gate", gate_threshold=0.9)
+        seen_logits,
+        np.arange(seen_logits.shape[1]),
+        latent_logits,
+        columns,
+        Calibration(method="gate", gate_threshold=0.9),
     )
     assert abs(added[-1] - gate[0, 3]) < 1e-3
     assert added[0] < 0.3
@@ -248,3 +274,18 @@ def test_the_window_encoder_is_given_at_construction() -> None:
     assert calls == [(2, 30, 25, 3)]
     with pytest.raises(RuntimeError, match="no encoder"):
         _fit(means, ["a", "b", "c"]).probabilities(windows)
+
+
+def test_a_few_shipped_labels_do_not_take_the_windows_of_backbone_classes_outside_the_set() -> None:
+    """Label set: shipped "a" (backbone class 0) and a new label. A window the backbone is sure is
+    its class 2 (not in the set) goes to the latent side, which prefers the new label; one it is
+    sure is class 0 stays "a"."""
+    backbone = np.array([[0.0, 0.0, 8.0], [8.0, 0.0, 0.0]])  # classes 0, 1, 2 of the backbone
+    latent = np.array([[0.0, 2.0], [0.0, 2.0]])  # the latent expert prefers the new label for both
+    calibration = Calibration(method="mixture", gate_threshold=0.5, seen_penalty=1.0)
+    probs = combine_experts(backbone, np.array([0]), latent, np.array([0]), calibration)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+    assert probs[0].argmax() == 1 and probs[1].argmax() == 0
+    # the same window with every backbone class in the set: the backbone's expert decides
+    every = combine_experts(backbone, np.arange(3), np.zeros((2, 4)), np.arange(3), calibration)
+    assert every[0].argmax() == 2 and every[1].argmax() == 0

@@ -157,7 +157,11 @@ def test_cross_source_runs_end_to_end_and_writes_both_files(dataset: Dataset, tm
     for source, entry in written["sources"].items():
         for variant in ("direct", "projection", "two-way", "full"):
             zsl, gzsl = entry["variants"][variant]["zsl"], entry["variants"][variant]["gzsl"]
+            served = entry["variants"][variant]["served"]
             assert zsl["clips_scored"] == entry["clips"] == len(SOURCES[source]) * PER_SOURCE_CLASS
+            assert served["clips_scored"] == zsl["clips_scored"] and 0.0 <= served["clip_balanced"] <= 1.0
+            if not entry["familiar"]:  # no backbone expert: the served label set is the latent classifier
+                assert served["clip_balanced"] == zsl["clip_balanced"]
             assert 0.0 <= zsl["clip_top1"] <= 1.0 and 0.0 <= gzsl["share_to_training_only"] <= 1.0
     assert (
         written["sources"]["utd-mhad"]["variants"]["full"]["zsl"]["novel_clip_top1"] is None
