@@ -161,3 +161,36 @@ def test_latent_validation_ranks_a_head_that_reads_the_class_above_one_that_cann
     )
     assert scores["projection"] > 0.5  # 4 pseudo-unseen classes per fold: chance 0.25
     assert scores["projection@1e6"] < scores["projection"]  # a ridge that large flattens the map
+
+
+def test_mixed_label_sets_trade_shipped_for_new_labels_as_the_penalty_grows() -> None:
+    import mixed_label_sets
+
+    rng = np.random.default_rng(1)
+    classes, dims, trained = 12, 24, 8  # classes 0-7 trained on, 8-11 the fold's (new) classes
+    embeddings = [rng.normal(size=(2, dims)) for _ in range(classes)]
+    mixing = rng.normal(size=(dims, 16))
+
+    def group(labels_of_clips: np.ndarray, windows: int, prefix: str) -> dict[str, np.ndarray]:
+        clip = np.repeat(np.arange(len(labels_of_clips)), windows)
+        labels = labels_of_clips[clip]
+        features = np.stack([embeddings[c].mean(0) for c in labels]) @ mixing
+        features = np.maximum(features + 0.3 * rng.normal(size=features.shape), 0).astype(np.float32)
+        logits = 2.0 * np.eye(classes)[labels][:, :trained] + rng.normal(size=(len(labels), trained))
+        return {
+            f"{prefix}_f": features,
+            f"{prefix}_logits": logits,
+            f"{prefix}_y": labels,
+            f"{prefix}_clip": clip,
+        }
+
+    fold = {
+        **group(np.repeat(np.arange(trained), 6), 3, "train"),
+        **group(np.repeat(np.arange(trained), 3), 2, "val"),
+        **group(np.repeat(np.arange(trained, classes), 3), 2, "test"),
+    }
+    scores = mixed_label_sets.penalty_scores(fold, embeddings, [0.0, 20.0], 3, 3, 4, rng)
+    (s0, u0), (s20, u20) = (np.mean(scores[("mixed", p)], axis=0) for p in (0.0, 20.0))
+    assert u20 > u0 and s20 <= s0  # the penalty moves clips from the shipped labels to the new ones
+    assert all(0.0 <= v <= 1.0 for pairs in scores.values() for pair in pairs for v in pair)
+    assert len(scores[("full", 0.0)]) == 1
