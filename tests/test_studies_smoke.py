@@ -194,3 +194,14 @@ def test_mixed_label_sets_trade_shipped_for_new_labels_as_the_penalty_grows() ->
     assert u20 > u0 and s20 <= s0  # the penalty moves clips from the shipped labels to the new ones
     assert all(0.0 <= v <= 1.0 for pairs in scores.values() for pair in pairs for v in pair)
     assert len(scores[("full", 0.0)]) == 1
+
+
+def test_jitter_index_tells_sensor_noise_from_smooth_motion_and_the_filter_lowers_it() -> None:
+    import jitter_by_source
+
+    t = np.linspace(0, 2 * np.pi, 64)
+    smooth = np.broadcast_to(np.sin(t)[None, :, None, None], (2, 64, 25, 3)).astype(np.float32)
+    noisy = smooth + 0.05 * np.random.default_rng(0).normal(size=smooth.shape).astype(np.float32)
+    assert jitter_by_source.jitter_index(smooth)[1] < 0.2 < jitter_by_source.jitter_index(noisy)[1]
+    filtered = jitter_by_source.low_pass(noisy, 2.0)
+    assert jitter_by_source.jitter_index(filtered)[1] < jitter_by_source.jitter_index(noisy)[1] / 2
