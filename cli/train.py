@@ -82,7 +82,7 @@ def train(
     frame: Frame = "limbs",
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
-    smooth_sigma: SmoothSigma = 0.0,
+    smooth_sigma: SmoothSigma = 2.0,
     latent_space: str = typer.Option(
         "two-way",
         "--latent-space",
