@@ -101,18 +101,21 @@ def main() -> None:
         "of held-out motion-capture windows on the seen side); "
         f"windows with g > 0.5: {np.mean(gate > 0.5):.0%}"
     )
+    added = actions[-1].name if args.add else None
     per_track = Table(
         "Per track: the label the worker gives and the latent classifier's own top label (3 most frequent)",
-        ["track", "windows", "top seen p (median)", "worker label", "latent top-1"],
+        ["track", "windows", "top seen p (median)", "worker label", "latent top-1", "added action"],
     )
     for track in sorted(set(tracks.tolist())):
         mask = tracks == track
+        worker_labels = [r[1] for r, m in zip(rows, mask, strict=True) if m]
         per_track.add(
             f"#{track}",
             int(mask.sum()),
             float(np.median(top[mask])),
-            _counts([r[1] for r, m in zip(rows, mask, strict=True) if m]),
+            _counts(worker_labels),
             _counts([classifier.labels[k] for k in latent_top[mask]]),
+            f"{worker_labels.count(added)} windows" if added else "-",
         )
     print_tables([summary, per_track])
 
