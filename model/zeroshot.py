@@ -11,15 +11,18 @@ are temperature-calibrated (T_s fitted on held-out seen windows, T_u on held-out
 pseudo-unseen windows) and combined per `Calibration.method`:
 
 - "gate" (the SA-DVAE/SynSE idea of a seen/unseen gate, as a soft threshold on the
-  calibrated top seen probability): g(x) = sigmoid(a * (log max p_seen(x) - log tau));
-  p = g * p_seen on seen labels and (1 - g) * p_latent on the others. tau is the quantile
-  of held-out seen windows' top seen probability that keeps a chosen fraction of them
-  on the seen side, so it is refitted for each backbone on seen data only;
+  calibrated top seen probability): g(x) = sigmoid(a * (log max p_all(x) - log tau)), p_all
+  the backbone's softmax over ALL its classes; the seen expert's weight is w = g * m, m the
+  mass p_all gives the label set's shipped labels (1 when the set holds every shipped
+  action), and p = w * p_seen on seen labels (p_all renormalised over them), (1 - w) *
+  p_latent on the others. tau is the quantile of held-out seen windows' top seen
+  probability that keeps a chosen fraction of them on the seen side, so it is refitted for
+  each backbone on seen data only;
 - "stacking" (calibrated stacking, Chao et al. 2016, on calibrated log-probabilities):
   softmax over [log p_seen - penalty, log p_latent].
 - "mixture": the same gate g, but the unseen side is the latent classifier over ALL labels
   with the shipped labels' latent logits lowered by `seen_penalty` (calibrated stacking
-  inside the latent expert): p = g * p_seen + (1 - g) * softmax(latent - penalty * seen).
+  inside the latent expert): p = w * p_seen + (1 - w) * softmax(latent - penalty * seen).
   With "gate" the unseen side is a softmax over the added labels only, so a single added
   action takes the whole unseen share whatever the latent classifier says (on the sample
   video every person became "jumping jacks" at 0.9-1.0 once it was added); here it must
