@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero.model.zeroshot import combine_experts
+from actzero.training.cross_source import _scores
 from actzero.training.evaluate import Features, LatentModel
 from actzero.training.sadvae import SADVAEConfig
 from actzero.training.train import (
@@ -40,17 +41,6 @@ from actzero.training.train import (
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))  # bench/report.py: Table
 from report import Table, print_tables  # noqa: E402
-
-
-def clip_balanced_by_label(probs: np.ndarray, clip: np.ndarray, truth: np.ndarray) -> dict[int, float]:
-    """Per true label, the share of its clips whose mean probability peaks at that label."""
-    owners, index = np.unique(clip, return_inverse=True)
-    sums = np.zeros((len(owners), probs.shape[1]))
-    np.add.at(sums, index, probs)
-    clip_truth = np.zeros(len(owners), dtype=np.int64)
-    clip_truth[index] = truth
-    predicted = sums.argmax(axis=1)
-    return {int(c): float((predicted[clip_truth == c] == c).mean()) for c in np.unique(clip_truth)}
 
 
 def penalty_scores(
@@ -95,23 +85,25 @@ def penalty_scores(
         in_val, in_test = np.isin(fold["val_y"], known), np.isin(fold["test_y"], added)
         features = np.concatenate([fold["val_f"][in_val], fold["test_f"][in_test]])
         logits = np.concatenate([fold["val_logits"][in_val], fold["test_logits"][in_test]])
-        clip = np.concatenate(
-            [fold["val_clip"][in_val], fold["val_clip"].max() + 1 + fold["test_clip"][in_test]]
-        )
+        offset = len(fold["val_clip_labels"])  # clip ids: the validation clips, then the fold's
+        clip = np.concatenate([fold["val_clip"][in_val], offset + fold["test_clip"][in_test]])
         column = {c: i for i, c in enumerate(labels)}
         truth = np.array(
             [column[c] for c in np.concatenate([fold["val_y"][in_val], fold["test_y"][in_test]])]
         )
+        every_clip = np.concatenate([fold["val_clip_labels"], fold["test_clip_labels"]])
+        clip_truth = np.array([column.get(c, -1) for c in every_clip])  # -1: not in the set, no window
+        groups = {"shipped": list(range(len(known))), "new": list(range(len(known), len(labels)))}
         latent = model.logits(features, labels)
         seen_index = [train_classes.index(c) for c in known]
         for penalty in penalties:
             probs = combine_experts(
                 logits, seen_index, latent, np.arange(len(known)), replace(base, seen_penalty=penalty)
             )
-            per_label = clip_balanced_by_label(probs, clip, truth)
-            s = float(np.mean([v for c, v in per_label.items() if c < len(known)]))
-            u = float(np.mean([v for c, v in per_label.items() if c >= len(known)]))
-            out.setdefault((kind, penalty), []).append((s, u))
+            scores = _scores(probs, truth, clip, clip_truth, groups)
+            out.setdefault((kind, penalty), []).append(
+                (scores["shipped_clip_balanced"], scores["new_clip_balanced"])
+            )
     return out
 
 

@@ -182,6 +182,7 @@ def test_mixed_label_sets_trade_shipped_for_new_labels_as_the_penalty_grows() ->
             f"{prefix}_logits": logits,
             f"{prefix}_y": labels,
             f"{prefix}_clip": clip,
+            f"{prefix}_clip_labels": labels_of_clips,
         }
 
     fold = {

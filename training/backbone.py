@@ -165,14 +165,9 @@ class GraphBackbone(nn.Module):
         )
         self.dropout = nn.Dropout(self.config.dropout)
         self.classifier = nn.Linear(self.config.feature_dim, num_classes)
-        kernel = (
-            torch.from_numpy(gaussian_kernel(self.config.smooth_sigma))
-            if self.config.smooth_sigma > 0
-            else None
-        )
-        self.register_buffer(
-            "smoothing", kernel, persistent=False
-        )  # not in the state dict: set by the config
+        sigma = self.config.smooth_sigma
+        taps = torch.from_numpy(gaussian_kernel(sigma)) if sigma > 0 else None
+        self.register_buffer("smoothing", taps, persistent=False)  # set by the config, not saved
 
     @property
     def feature_dim(self) -> int:

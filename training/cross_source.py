@@ -402,11 +402,11 @@ def score_holdout(
         )
 
     # ZSL: the held-out source's own classes
-    zsl = scores_among(target, softmax(model.logits(test.features.features, target) / latent_t))
+    latent_target = model.logits(test.features.features, target)
+    zsl = scores_among(target, softmax(latent_target / latent_t))
     # served: the same label set, familiar names also through the backbone's expert (as a bundle does)
     familiar_cols = [i for i, c in enumerate(target) if c in train_classes]
     familiar_index = [train_classes.index(target[i]) for i in familiar_cols]
-    latent_target = model.logits(test.features.features, target)
     served_probs = combine_experts(
         test.features.logits, familiar_index, latent_target, np.array(familiar_cols, dtype=np.int64), calib
     )

@@ -28,9 +28,14 @@ from actzero.model.zeroshot import TextProjection
 DEFAULT_RIDGE = 0.1
 
 
+def class_means(embeddings: Sequence[np.ndarray]) -> np.ndarray:
+    """(K, D) mean of each class's (M_k, D) description embeddings, float64."""
+    return np.stack([np.atleast_2d(e).mean(axis=0) for e in embeddings]).astype(np.float64)
+
+
 def class_prototypes(embeddings: Sequence[np.ndarray]) -> np.ndarray:
     """(K, D) unit mean of each class's (M_k, D) description embeddings."""
-    means = np.stack([np.atleast_2d(e).mean(axis=0) for e in embeddings]).astype(np.float64)
+    means = class_means(embeddings)
     return (means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
@@ -115,6 +120,5 @@ def fit_two_way_projection(
         ridge: the penalty of both maps.
     """
     forward = fit_text_projection(features, labels, class_prototypes(embeddings), ridge)
-    means = np.stack([np.atleast_2d(e).mean(axis=0) for e in embeddings])
-    weight, bias = fit_label_features(features, labels, means, ridge)
+    weight, bias = fit_label_features(features, labels, class_means(embeddings), ridge)
     return replace(forward, reverse_weight=weight, reverse_bias=bias)
