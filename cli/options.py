@@ -93,6 +93,16 @@ SmoothSigma = Annotated[
         "jitter than motion capture (docs/model.md 'Temporal smoothing').",
     ),
 ]
+MaskWeight = Annotated[
+    float,
+    typer.Option(
+        "--mask-weight",
+        min=0.0,
+        help="Weight of a self-supervised masked-motion loss in backbone training: 40% of (joint, "
+        "8-frame) cells hidden, their positions reconstructed from the feature map (0: none; "
+        "training/masked_motion.py).",
+    ),
+]
 SourceBalanced = Annotated[
     bool,
     typer.Option(

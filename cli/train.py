@@ -14,6 +14,7 @@ from actzero.cli.options import (
     Dataset,
     Epochs,
     Frame,
+    MaskWeight,
     SharedData,
     SmoothSigma,
     SourceBalanced,
@@ -83,6 +84,7 @@ def train(
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
     smooth_sigma: SmoothSigma = 2.0,
+    mask_weight: MaskWeight = 0.0,
     latent_space: str = typer.Option(
         "two-way",
         "--latent-space",
@@ -132,6 +134,7 @@ def train(
         text_weight=text_weight,
         canonical_frame=frame,
         source_balanced=source_balanced,
+        mask_weight=mask_weight,
         augment=AugmentConfig(camera_error=camera_error),
         backbone=BackboneConfig(smooth_sigma=smooth_sigma),
     )
@@ -191,6 +194,7 @@ def evaluate(
     camera_error: CameraError = False,
     source_balanced: SourceBalanced = False,
     smooth_sigma: SmoothSigma = 0.0,
+    mask_weight: MaskWeight = 0.0,
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -234,6 +238,7 @@ def evaluate(
         canonical_frame=frame,
         device=device,
         source_balanced=source_balanced,
+        mask_weight=mask_weight,
         augment=AugmentConfig(camera_error=camera_error),
         backbone=BackboneConfig(smooth_sigma=smooth_sigma),
     )

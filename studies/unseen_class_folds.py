@@ -90,7 +90,10 @@ def main() -> None:
     parser.add_argument("--variants", default="direct,projection,two-way,full")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--smooth-sigma", type=float, default=0.0, help="the backbone's temporal low-pass")
-    parser.add_argument("--epochs", type=int, default=0, help="backbone epochs (0: the cross-source schedule)")
+    parser.add_argument("--mask-weight", type=float, default=0.0, help="masked-motion loss weight")
+    parser.add_argument(
+        "--epochs", type=int, default=0, help="backbone epochs (0: the cross-source schedule)"
+    )
     args = parser.parse_args()
     dataset = load_dataset(args.dataset)
     clips = clips_from_dataset(dataset)
@@ -106,11 +109,14 @@ def main() -> None:
             text_weight=args.text_weight,
             threads=args.threads,
             epochs=args.epochs or base.train.epochs,
+            mask_weight=args.mask_weight,
             backbone=replace(base.train.backbone, smooth_sigma=args.smooth_sigma),
         ),
     )
     smoothing = f"_s{args.smooth_sigma:g}" if args.smooth_sigma else ""
-    schedule = f"_e{args.epochs}" if args.epochs else ""
+    schedule = (f"_e{args.epochs}" if args.epochs else "") + (
+        f"_m{args.mask_weight:g}" if args.mask_weight else ""
+    )
     recipe = f"{args.frame}_tw{args.text_weight:g}{smoothing}{schedule}"
     plans = fold_plans(
         clips.labels, np.asarray(dataset.sources), clips.names, args.folds, config.val_fraction, config.seed

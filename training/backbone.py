@@ -13,6 +13,7 @@ pointwise expansion to `feature_dim` channels before pooling.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -174,16 +175,33 @@ class GraphBackbone(nn.Module):
         """Size of f_x."""
         return self.config.feature_dim
 
-    def features(self, windows: torch.Tensor) -> torch.Tensor:
-        """Pooled non-negative features (N, feature_dim) of canonical windows (N, T, 25, 3)."""
-        if self.smoothing is not None:
-            windows = smooth_in_time(windows, self.smoothing)
+    @property
+    def temporal_stride(self) -> int:
+        """Frames per step of the feature map (the product of the stem's and blocks' strides)."""
+        return 2 * math.prod(stride for _, stride in self.config.blocks)
+
+    def network_input(self, windows: torch.Tensor) -> torch.Tensor:
+        """The windows as the graph layers see them (after the temporal low-pass, if any)."""
+        return windows if self.smoothing is None else smooth_in_time(windows, self.smoothing)
+
+    def feature_map(self, windows: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
+        """Features before pooling (N, feature_dim, T / temporal_stride, 25) of windows (N, T, 25, 3).
+
+        `hidden` (N, T, 25), boolean, puts those joint-frames at the root (origin) after the
+        low-pass: the input of masked-motion training (training/masked_motion.py).
+        """
+        windows = self.network_input(windows)
+        if hidden is not None:
+            windows = windows.masked_fill(hidden[..., None], 0.0)
         x = motion_features(windows)
         n, c, t, v = x.shape
         x = self.input_norm(x.permute(0, 1, 3, 2).reshape(n, c * v, t))
         x = x.view(n, c, v, t).permute(0, 1, 3, 2)
-        x = self.head(self.blocks(self.stem(x)))
-        return x.mean(dim=(2, 3))
+        return self.head(self.blocks(self.stem(x)))
+
+    def features(self, windows: torch.Tensor) -> torch.Tensor:
+        """Pooled non-negative features (N, feature_dim) of canonical windows (N, T, 25, 3)."""
+        return self.feature_map(windows).mean(dim=(2, 3))
 
     def forward(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.features(windows)

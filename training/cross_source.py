@@ -201,7 +201,7 @@ def _group_features(
 
 
 # TrainConfig fields added after feature caches were written; left out of the key at their default.
-_LATER_TRAIN_SETTINGS = ("source_balanced",)
+_LATER_TRAIN_SETTINGS = ("source_balanced", "mask_weight", "mask_ratio")
 _LATER_BACKBONE_SETTINGS = ("smooth_sigma",)
 
 

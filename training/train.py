@@ -24,6 +24,7 @@ from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, softmax
 from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
 from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
+from actzero.training.masked_motion import MotionDecoder, cell_mask, frame_mask, masked_motion_loss
 from actzero.training.sadvae import SADVAE, SADVAEConfig, train_sadvae
 from actzero.training.text_alignment import TextProjection, sample_class_texts, text_alignment_loss
 
@@ -51,6 +52,8 @@ class TrainConfig:
     threads: int = 2
     text_weight: float = 0.0  # weight of the skeleton-text alignment loss (0: cross-entropy only)
     text_temperature: float = 0.1
+    mask_weight: float = 0.0  # weight of the masked-motion reconstruction loss (0: none)
+    mask_ratio: float = 0.4  # share of (joint, feature-map step) cells hidden for that loss
     source_balanced: bool = False  # draw a class's windows from each of its sources equally often
     device: str = "cpu"  # torch device of backbone training ("cuda" on a GPU machine; bundles: cpu)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -171,6 +174,8 @@ def train_backbone(
 
     With `config.text_weight` > 0 a text-alignment loss (training/text_alignment.py) on a
     projection of f_x is added; the projection is kept as the `text_projection` submodule.
+    With `config.mask_weight` > 0 a masked-motion reconstruction loss (training/masked_motion.py)
+    on a second, masked pass of each batch is added; its decoder is kept as `motion_decoder`.
 
     Args:
         clip_set: Training clips; every class in `clip_set.names` is a logit.
@@ -192,6 +197,9 @@ def train_backbone(
             raise ValueError("text_weight > 0 needs description embeddings for every training class")
         model.text_projection = TextProjection(model.feature_dim, np.asarray(class_texts[0]).shape[1])
         text_rng = np.random.default_rng([seed, 1])  # the window sampling stays as without the loss
+    if config.mask_weight > 0:
+        model.motion_decoder = MotionDecoder(model.feature_dim, model.temporal_stride)
+        mask_generator = torch.Generator().manual_seed(seed + 1)
     device = torch.device(config.device)
     model.to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -220,6 +228,15 @@ def train_backbone(
                 loss = loss + config.text_weight * text_alignment_loss(
                     projected, target, texts, config.text_temperature
                 )
+            if config.mask_weight > 0:
+                batch = torch.from_numpy(windows[idx]).to(device)
+                steps = batch.shape[1] // model.temporal_stride
+                cells = cell_mask(len(idx), steps, batch.shape[2], config.mask_ratio, mask_generator)
+                hidden = frame_mask(cells, model.temporal_stride).to(device)
+                decoded = model.motion_decoder(model.feature_map(batch, hidden))
+                with torch.no_grad():
+                    clean = model.network_input(batch)
+                loss = loss + config.mask_weight * masked_motion_loss(decoded, clean, hidden)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

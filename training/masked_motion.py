@@ -1,0 +1,63 @@
+"""Masked-motion reconstruction, a self-supervised auxiliary loss for backbone training.
+
+In the spirit of SkeletonMAE (Wu et al., 2023) and masked motion prediction (Mao et al., 2023),
+adapted to the graph backbone: cells of (joint, span of frames) are hidden from the network
+(set to the root, the origin of the canonical frame) and a pointwise decoder reconstructs the
+hidden joints' positions from the backbone's feature map before pooling. One cell is one step
+of that map (`span` frames = the backbone's total temporal stride), so a hidden cell must be
+inferred from the neighbouring joints and steps.
+
+The decoder is a training-time aid like the text projection: the exported network has no use
+for it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def cell_mask(
+    batch: int, steps: int, joints: int, ratio: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Random boolean mask (batch, steps, joints), `round(ratio * steps * joints)` cells True per window."""
+    if not 0.0 < ratio < 1.0:
+        raise ValueError(f"mask ratio must be in (0, 1), got {ratio}")
+    cells = steps * joints
+    hidden = max(1, round(ratio * cells))
+    order = torch.rand(batch, cells, generator=generator).argsort(dim=1)
+    mask = torch.zeros(batch, cells, dtype=torch.bool)
+    mask.scatter_(1, order[:, :hidden], True)
+    return mask.view(batch, steps, joints)
+
+
+def frame_mask(cells: torch.Tensor, span: int) -> torch.Tensor:
+    """A cell mask (N, S, V) widened to frames (N, S * span, V)."""
+    return cells.repeat_interleave(span, dim=1)
+
+
+class MotionDecoder(nn.Module):
+    """Pointwise map from a feature map (N, C, S, V) to joint positions (N, S * span, V, 3)."""
+
+    def __init__(self, channels: int, span: int) -> None:
+        super().__init__()
+        self.span = span
+        self.conv = nn.Conv2d(channels, 3 * span, kernel_size=1)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        n, _, steps, joints = feature_map.shape
+        y = self.conv(feature_map).view(n, self.span, 3, steps, joints)
+        return y.permute(0, 3, 1, 4, 2).reshape(n, steps * self.span, joints, 3)
+
+
+def masked_motion_loss(decoded: torch.Tensor, target: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of the decoded positions on the hidden frames only.
+
+    Args:
+        decoded: Reconstructed windows (N, T, V, 3).
+        target: The windows the network would have seen unmasked (N, T, V, 3).
+        frames: Hidden joint-frames (N, T, V), boolean.
+    """
+    error = ((decoded - target) ** 2).sum(dim=-1)  # (N, T, V)
+    weight = frames.to(error.dtype)
+    return (error * weight).sum() / weight.sum().clamp_min(1.0)
