@@ -66,6 +66,33 @@ def manifest_metrics(results: dict) -> dict:
     }
 
 
+def backbone_recipe(
+    threads: int,
+    text_weight: float,
+    frame: str,
+    camera_error: bool,
+    source_balanced: bool,
+    smooth_sigma: float,
+    mask_weight: float,
+    device: str = "cpu",
+):
+    """The TrainConfig that `train` and `eval` build from their shared backbone options."""
+    from actzero.training.augment import AugmentConfig
+    from actzero.training.backbone import BackboneConfig
+    from actzero.training.train import TrainConfig
+
+    return TrainConfig(
+        threads=threads,
+        text_weight=text_weight,
+        canonical_frame=frame,
+        source_balanced=source_balanced,
+        mask_weight=mask_weight,
+        device=device,
+        augment=AugmentConfig(camera_error=camera_error),
+        backbone=BackboneConfig(smooth_sigma=smooth_sigma),
+    )
+
+
 @app.command("train")
 def train(
     out: Path = typer.Option(DEFAULT_BUNDLE_OUT, "--out", help="Bundle folder to write."),
@@ -103,9 +130,7 @@ def train(
 
     from rich.console import Console
 
-    from actzero.training.augment import AugmentConfig
-    from actzero.training.backbone import BackboneConfig
-    from actzero.training.train import TrainConfig, train_default_bundle
+    from actzero.training.train import train_default_bundle
 
     console = Console()
     try:
@@ -128,15 +153,8 @@ def train(
         known = ", ".join(LATENT_SPACES)
         console.print(f"[red]error:[/red] --latent-space must be one of {known}, not {latent_space!r}")
         raise typer.Exit(1)
-    config = replace(
-        TrainConfig(),
-        threads=threads,
-        text_weight=text_weight,
-        canonical_frame=frame,
-        source_balanced=source_balanced,
-        mask_weight=mask_weight,
-        augment=AugmentConfig(camera_error=camera_error),
-        backbone=BackboneConfig(smooth_sigma=smooth_sigma),
+    config = backbone_recipe(
+        threads, text_weight, frame, camera_error, source_balanced, smooth_sigma, mask_weight
     )
     if epochs:
         config = replace(config, epochs=epochs)
@@ -210,12 +228,9 @@ def evaluate(
 
     from rich.console import Console
 
-    from actzero.training.augment import AugmentConfig
-    from actzero.training.backbone import BackboneConfig
     from actzero.training.dataset import SYNTHETIC_SOURCE, select_sources
     from actzero.training.evaluate import EvalConfig, markdown_table, search_sadvae
     from actzero.training.evaluate import evaluate as run_evaluation
-    from actzero.training.train import TrainConfig
 
     console = Console()
     if protocol not in ("bandai-split", "cross-source"):
@@ -232,15 +247,8 @@ def evaluate(
             "--latent-score linear or cosine"
         )
         raise typer.Exit(1)
-    base = TrainConfig(
-        threads=threads,
-        text_weight=text_weight,
-        canonical_frame=frame,
-        device=device,
-        source_balanced=source_balanced,
-        mask_weight=mask_weight,
-        augment=AugmentConfig(camera_error=camera_error),
-        backbone=BackboneConfig(smooth_sigma=smooth_sigma),
+    base = backbone_recipe(
+        threads, text_weight, frame, camera_error, source_balanced, smooth_sigma, mask_weight, device
     )
     if protocol == "cross-source":
         _cross_source(data, out, holdout, epochs, base, latent_score, console, shared, dataset.parent)

@@ -16,8 +16,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _live(*args: str, env_dir) -> subprocess.CompletedProcess:
+def _live(*args: str, env_dir, display: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "ACTZERO_CONFIG_DIR": str(env_dir)}
+    if not display:
+        env = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     return subprocess.run(
         [str(Path(sys.executable).with_name("actzero")), "live", *args],
         capture_output=True,
@@ -28,10 +30,12 @@ def _live(*args: str, env_dir) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow  # two real processes (MediaPipe, the model) on a 2 s video: ~8 s
-def test_headless_video_prints_results_and_leaves_no_children(tmp_path, sample_cut):
+def test_without_a_display_it_runs_headless_prints_results_and_leaves_no_children(tmp_path, sample_cut):
+    """No --headless and no display: the headless fallback (the kill tests pass --headless)."""
     video = sample_cut
-    run = _live("--video", str(video), "--headless", "--duration", "30", env_dir=tmp_path / "cfg")
+    run = _live("--video", str(video), "--duration", "30", env_dir=tmp_path / "cfg", display=False)
     assert run.returncode == 0, run.stderr[-2000:]
+    assert "running headless" in run.stderr
     lines = [line for line in run.stdout.splitlines() if "latency" in line]
     assert lines, run.stdout + run.stderr[-2000:]
     assert all(re.search(r" cut #\d+ .+ \d\.\d\d latency \d+ ms$", line) for line in lines), lines
@@ -163,23 +167,6 @@ def test_killing_the_parent_leaves_no_child(tmp_path, sample_cut, sig):
     assert not left, f"still running after the parent got {sig!r}: {sorted(left)}"
     if sig == signal.SIGTERM:
         assert parent.returncode == 0  # a clean stop, like Ctrl-C
-
-
-@pytest.mark.slow  # MediaPipe on a 2 s cut (~8 s)
-def test_no_display_falls_back_to_headless(tmp_path, sample_cut):
-    video = sample_cut
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["ACTZERO_CONFIG_DIR"] = str(tmp_path / "cfg")
-    run = subprocess.run(
-        [str(Path(sys.executable).with_name("actzero")), "live", "--video", str(video), "--duration", "30"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert "running headless" in run.stderr
-    assert [line for line in run.stdout.splitlines() if "latency" in line], run.stdout
 
 
 def test_unreachable_display_is_detected(monkeypatch):
