@@ -8,10 +8,14 @@ of that map (`span` frames = the backbone's total temporal stride), so a hidden 
 inferred from the neighbouring joints and steps.
 
 The decoder is a training-time aid like the text projection: the exported network has no use
-for it.
+for it. The masked pass must not move the batch-norm running statistics, which serve the
+unmasked inputs at run time (`running_statistics_kept`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -61,3 +65,17 @@ def masked_motion_loss(decoded: torch.Tensor, target: torch.Tensor, frames: torc
     error = ((decoded - target) ** 2).sum(dim=-1)  # (N, T, V)
     weight = frames.to(error.dtype)
     return (error * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+@contextmanager
+def running_statistics_kept(model: nn.Module) -> Iterator[None]:
+    """Within the block, batch-norm layers normalise by batch statistics but keep their running ones."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0  # running <- (1 - 0) * running + 0 * batch
+    try:
+        yield
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum

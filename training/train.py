@@ -24,7 +24,13 @@ from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, softmax
 from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
 from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
-from actzero.training.masked_motion import MotionDecoder, cell_mask, frame_mask, masked_motion_loss
+from actzero.training.masked_motion import (
+    MotionDecoder,
+    cell_mask,
+    frame_mask,
+    masked_motion_loss,
+    running_statistics_kept,
+)
 from actzero.training.sadvae import SADVAE, SADVAEConfig, train_sadvae
 from actzero.training.text_alignment import TextProjection, sample_class_texts, text_alignment_loss
 
@@ -233,7 +239,8 @@ def train_backbone(
                 steps = batch.shape[1] // model.temporal_stride
                 cells = cell_mask(len(idx), steps, batch.shape[2], config.mask_ratio, mask_generator)
                 hidden = frame_mask(cells, model.temporal_stride).to(device)
-                decoded = model.motion_decoder(model.feature_map(batch, hidden))
+                with running_statistics_kept(model):
+                    decoded = model.motion_decoder(model.feature_map(batch, hidden))
                 with torch.no_grad():
                     clean = model.network_input(batch)
                 loss = loss + config.mask_weight * masked_motion_loss(decoded, clean, hidden)

@@ -10,7 +10,13 @@ import torch
 
 from actzero.training.backbone import BackboneConfig, GraphBackbone
 from actzero.training.export import export_networks
-from actzero.training.masked_motion import MotionDecoder, cell_mask, frame_mask, masked_motion_loss
+from actzero.training.masked_motion import (
+    MotionDecoder,
+    cell_mask,
+    frame_mask,
+    masked_motion_loss,
+    running_statistics_kept,
+)
 from actzero.training.sadvae import SADVAE, SADVAEConfig
 from actzero.training.synthetic import generate_clips
 from actzero.training.train import ClipSet, TrainConfig, clip_windows, train_backbone
@@ -78,3 +84,18 @@ def test_mask_weight_trains_a_decoder_beside_the_exported_network(tmp_path) -> N
     assert not torch.equal(plain.classifier.weight, masked.classifier.weight)
     vae = SADVAE(16, 384, SADVAEConfig(dz_r=4, dz_v=2), skeleton_scale=0.5).eval()
     assert max(export_networks(masked, vae, tmp_path).values()) < 1e-4
+
+
+def test_the_masked_pass_leaves_the_running_statistics_alone() -> None:
+    torch.manual_seed(0)
+    model = GraphBackbone(2, TINY).train()
+    windows = torch.randn(4, 64, 25, 3)
+    hidden = frame_mask(cell_mask(4, 8, 25, 0.4), 8)
+    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    with running_statistics_kept(model):
+        model.feature_map(windows, hidden).sum().backward()
+    after = {k: v for k, v in model.state_dict().items() if "running" in k}
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert model.input_norm.momentum == 0.1  # restored
+    model.feature_map(windows)  # an ordinary training pass does move them
+    assert not torch.equal(before["input_norm.running_mean"], model.input_norm.running_mean)
