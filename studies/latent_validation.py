@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero.model.zeroshot import softmax
-from actzero.training.cross_source import HOLDOUT_SOURCES, WindowFeatures, plan_holdout
+from actzero.training.cross_source import HOLDOUT_SOURCES, WindowFeatures, clip_scores, plan_holdout
 from actzero.training.dataset import load_dataset
 from actzero.training.evaluate import TEXT_SPACE_VARIANTS, Features, LatentModel
 from actzero.training.sadvae import SADVAEConfig
@@ -72,12 +72,11 @@ def clip_balanced(model: LatentModel, group: WindowFeatures, classes: list[int])
     """Class-balanced clip top-1 of the group's clips of `classes`, among `classes`."""
     mask = np.isin(group.features.labels, classes)
     probs = softmax(model.logits(group.features.features[mask], classes))
-    owners, index = np.unique(group.clip[mask], return_inverse=True)
-    sums = np.zeros((len(owners), len(classes)))
-    np.add.at(sums, index, probs)
-    predicted = np.asarray(classes)[sums.argmax(axis=1)]
-    truth = group.clip_labels[owners]
-    return float(np.mean([(predicted[truth == c] == c).mean() for c in np.unique(truth)]))
+    at = {c: i for i, c in enumerate(classes)}
+    owners, owner = np.unique(group.clip[mask], return_inverse=True)
+    truth_window = np.array([at[c] for c in group.features.labels[mask]], dtype=np.int64)
+    truth_clip = np.array([at[c] for c in group.clip_labels[owners]], dtype=np.int64)
+    return clip_scores(probs, truth_window, owner, truth_clip, {})["clip_balanced"]
 
 
 def validation_scores(

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from actzero.model.zeroshot import combine_experts
-from actzero.training.cross_source import _scores
+from actzero.training.cross_source import clip_scores
 from actzero.training.evaluate import Features, LatentModel
 from actzero.training.sadvae import SADVAEConfig
 from actzero.training.train import (
@@ -100,7 +100,7 @@ def penalty_scores(
             probs = combine_experts(
                 logits, seen_index, latent, np.arange(len(known)), replace(base, seen_penalty=penalty)
             )
-            scores = _scores(probs, truth, clip, clip_truth, groups)
+            scores = clip_scores(probs, truth, clip, clip_truth, groups)
             out.setdefault((kind, penalty), []).append(
                 (scores["shipped_clip_balanced"], scores["new_clip_balanced"])
             )

@@ -312,7 +312,7 @@ def _clip_mean(probs: np.ndarray, owner: np.ndarray, n_clips: int) -> tuple[np.n
     return has, sums[has] / counts[has, None]
 
 
-def _scores(
+def clip_scores(
     probs: np.ndarray, truth_window: np.ndarray, owner: np.ndarray, truth_clip: np.ndarray, groups: dict
 ) -> dict:
     """Window and clip top-1 (per sample and class-balanced), overall and per class group.
@@ -387,13 +387,13 @@ def score_holdout(
     truth_clip_ids = test.clip_labels
 
     def scores_among(columns: list[int], probs: np.ndarray) -> dict:
-        """_scores with labels re-indexed to `columns` (the label set the probabilities are over)."""
+        """clip_scores with labels re-indexed to `columns` (the label set the probabilities are over)."""
         at = {c: i for i, c in enumerate(columns)}
         groups = {
             g: [at[ids[n]] for n in names_]
             for g, names_ in (("novel", plan.novel), ("familiar", plan.familiar))
         }
-        return _scores(
+        return clip_scores(
             probs,
             np.array([at[c] for c in test.features.labels], dtype=np.int64),
             test.clip,

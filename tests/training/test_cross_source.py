@@ -11,8 +11,8 @@ from actzero.training.backbone import BackboneConfig
 from actzero.training.cross_source import (
     CrossSourceConfig,
     WindowFeatures,
-    _scores,
     backbone_gap,
+    clip_scores,
     evaluate_cross_source,
     plan_holdout,
 )
@@ -93,7 +93,7 @@ def test_scores_split_novel_and_familiar_and_average_probabilities_per_clip() ->
             [0.0, 0.0, 1.0],  # clip 3 right
         ]
     )
-    out = _scores(probs, truth_window, owner, np.array([0, 1, 2, 2]), {"novel": [0, 1], "familiar": [2]})
+    out = clip_scores(probs, truth_window, owner, np.array([0, 1, 2, 2]), {"novel": [0, 1], "familiar": [2]})
     assert out["clip_top1"] == 0.75 and out["window_top1"] == round(3 / 6, 4)
     assert out["novel_clip_top1"] == 1.0 and out["familiar_clip_top1"] == 0.5
     assert out["novel_window_top1"] == round(2 / 3, 4) and out["familiar_window_top1"] == round(1 / 3, 4)
