@@ -216,12 +216,15 @@ def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -
     )
     settings = {k: v for k, v in config.to_dict().items() if k in feature_keys}
     train = settings["train"]
-    for name in _LATER_TRAIN_SETTINGS:  # at their defaults they change nothing: earlier caches stay valid
-        if train[name] == getattr(TrainConfig(), name):
-            del train[name]
-    for name in _LATER_BACKBONE_SETTINGS:
-        if train["backbone"][name] == getattr(BackboneConfig(), name):
-            del train["backbone"][name]
+    # settings added later change nothing at their defaults: left out there, earlier caches stay valid
+    later = (
+        (train, TrainConfig(), _LATER_TRAIN_SETTINGS),
+        (train["backbone"], BackboneConfig(), _LATER_BACKBONE_SETTINGS),
+    )
+    for written, defaults, names_ in later:
+        for name in names_:
+            if written[name] == getattr(defaults, name):
+                del written[name]
     digest = hashlib.sha256(json.dumps([names, plan.train_names, settings]).encode())
     for group in (plan.train, plan.val, plan.test):
         digest.update(np.asarray(group, dtype=np.int64).tobytes())
