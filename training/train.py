@@ -204,6 +204,8 @@ def train_backbone(
         model.text_projection = TextProjection(model.feature_dim, np.asarray(class_texts[0]).shape[1])
         text_rng = np.random.default_rng([seed, 1])  # the window sampling stays as without the loss
     if config.mask_weight > 0:
+        if config.window % model.temporal_stride:
+            raise ValueError(f"mask_weight > 0 needs a window that is a multiple of {model.temporal_stride}")
         model.motion_decoder = MotionDecoder(model.feature_dim, model.temporal_stride)
         mask_generator = torch.Generator().manual_seed(seed + 1)
     device = torch.device(config.device)

@@ -99,3 +99,11 @@ def test_the_masked_pass_leaves_the_running_statistics_alone() -> None:
     assert model.input_norm.momentum == 0.1  # restored
     model.feature_map(windows)  # an ordinary training pass does move them
     assert not torch.equal(before["input_norm.running_mean"], model.input_norm.running_mean)
+
+
+def test_mask_weight_refuses_a_window_the_feature_map_does_not_divide() -> None:
+    clips = generate_clips(ACTIONS, clips_per_class=1, seed=0)
+    clip_set = ClipSet([c.joints for c in clips], np.array([0, 1]), ACTIONS)
+    config = TrainConfig(epochs=1, windows_per_epoch=8, window=60, threads=1, backbone=TINY, mask_weight=1.0)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        train_backbone(clip_set, config)
