@@ -20,6 +20,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from actzero.training.backbone import GraphBackbone
+
 
 def cell_mask(
     batch: int, steps: int, joints: int, ratio: float, generator: torch.Generator | None = None
@@ -79,3 +81,20 @@ def running_statistics_kept(model: nn.Module) -> Iterator[None]:
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
+
+
+def masked_pass_loss(
+    model: GraphBackbone, windows: torch.Tensor, ratio: float, generator: torch.Generator
+) -> torch.Tensor:
+    """The masked-motion loss of one batch (N, T, 25, 3): hide cells, reconstruct, score the hidden.
+
+    `model` carries its `motion_decoder` (train_backbone adds it).
+    """
+    stride = model.temporal_stride
+    cells = cell_mask(len(windows), windows.shape[1] // stride, windows.shape[2], ratio, generator)
+    hidden = frame_mask(cells, stride).to(windows.device)
+    with running_statistics_kept(model):
+        decoded = model.motion_decoder(model.feature_map(windows, hidden))
+    with torch.no_grad():
+        clean = model.network_input(windows)
+    return masked_motion_loss(decoded, clean, hidden)

@@ -24,13 +24,7 @@ from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, softmax
 from actzero.training.augment import AugmentConfig, augment_batch, mirror_label_map, sample_canonical_window
 from actzero.training.backbone import BackboneConfig, GraphBackbone, count_macs
-from actzero.training.masked_motion import (
-    MotionDecoder,
-    cell_mask,
-    frame_mask,
-    masked_motion_loss,
-    running_statistics_kept,
-)
+from actzero.training.masked_motion import MotionDecoder, masked_pass_loss
 from actzero.training.sadvae import SADVAE, SADVAEConfig, train_sadvae
 from actzero.training.text_alignment import TextProjection, sample_class_texts, text_alignment_loss
 
@@ -227,7 +221,8 @@ def train_backbone(
             idx = order[b : b + config.batch_size]
             if len(idx) < 2:
                 continue
-            features, logits = model(torch.from_numpy(windows[idx]).to(device))
+            batch = torch.from_numpy(windows[idx]).to(device)
+            features, logits = model(batch)
             target = torch.from_numpy(labels[idx]).to(device)
             loss = F.cross_entropy(logits, target, label_smoothing=config.label_smoothing)
             if config.text_weight > 0:
@@ -237,15 +232,9 @@ def train_backbone(
                     projected, target, texts, config.text_temperature
                 )
             if config.mask_weight > 0:
-                batch = torch.from_numpy(windows[idx]).to(device)
-                steps = batch.shape[1] // model.temporal_stride
-                cells = cell_mask(len(idx), steps, batch.shape[2], config.mask_ratio, mask_generator)
-                hidden = frame_mask(cells, model.temporal_stride).to(device)
-                with running_statistics_kept(model):
-                    decoded = model.motion_decoder(model.feature_map(batch, hidden))
-                with torch.no_grad():
-                    clean = model.network_input(batch)
-                loss = loss + config.mask_weight * masked_motion_loss(decoded, clean, hidden)
+                loss = loss + config.mask_weight * masked_pass_loss(
+                    model, batch, config.mask_ratio, mask_generator
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -99,19 +99,9 @@ def test_stacking_penalty_moves_mass_from_seen_to_unseen() -> None:
     seen_logits = np.array([[4.0, 0.0]], np.float32)  # p_seen ~ (0.98, 0.02)
     latent = np.array([[0.0, 0.0, 2.0, 0.0]], np.float32)  # p_latent over unseen ~ (0.88, 0.12)
     columns = np.array([0, 1])
-    plain = combine_experts(
-        seen_logits,
-        np.arange(seen_logits.shape[1]),
-        latent,
-        columns,
-        Calibration(method="stacking", seen_penalty=0.0),
-    )
-    penalised = combine_experts(
-        seen_logits,
-        np.arange(seen_logits.shape[1]),
-        latent,
-        columns,
-        Calibration(method="stacking", seen_penalty=1.0),
+    plain, penalised = (
+        combine_experts(seen_logits, columns, latent, columns, Calibration(method="stacking", seen_penalty=p))
+        for p in (0.0, 1.0)
     )
     np.testing.assert_allclose(plain.sum(), 1.0, atol=1e-6)
     assert plain.argmax() == 0
