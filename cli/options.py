@@ -73,6 +73,17 @@ CameraError = Annotated[
         "studies/camera_error.py).",
     ),
 ]
+LowFrameRate = Annotated[
+    float,
+    typer.Option(
+        "--low-frame-rate",
+        min=0.0,
+        max=1.0,
+        help="Share of training windows seen as a 15 or 10 fps camera gives them: every 2nd or 3rd "
+        "frame kept, the rest interpolated, as the worker resamples slow cameras and --pose-every "
+        "(0: none).",
+    ),
+]
 Frame = Annotated[
     str,
     typer.Option(

@@ -14,6 +14,7 @@ from actzero.cli.options import (
     Dataset,
     Epochs,
     Frame,
+    LowFrameRate,
     MaskWeight,
     SharedData,
     SmoothSigma,
@@ -74,6 +75,7 @@ def backbone_recipe(
     source_balanced: bool,
     smooth_sigma: float,
     mask_weight: float,
+    low_frame_rate: float = 0.0,
     device: str = "cpu",
 ):
     """The TrainConfig that `train` and `eval` build from their shared backbone options."""
@@ -88,7 +90,7 @@ def backbone_recipe(
         source_balanced=source_balanced,
         mask_weight=mask_weight,
         device=device,
-        augment=AugmentConfig(camera_error=camera_error),
+        augment=AugmentConfig(camera_error=camera_error, low_rate_probability=low_frame_rate),
         backbone=BackboneConfig(smooth_sigma=smooth_sigma),
     )
 
@@ -112,6 +114,7 @@ def train(
     source_balanced: SourceBalanced = False,
     smooth_sigma: SmoothSigma = 2.0,
     mask_weight: MaskWeight = 0.0,
+    low_frame_rate: LowFrameRate = 0.0,
     latent_space: str = typer.Option(
         "two-way",
         "--latent-space",
@@ -154,7 +157,7 @@ def train(
         console.print(f"[red]error:[/red] --latent-space must be one of {known}, not {latent_space!r}")
         raise typer.Exit(1)
     config = backbone_recipe(
-        threads, text_weight, frame, camera_error, source_balanced, smooth_sigma, mask_weight
+        threads, text_weight, frame, camera_error, source_balanced, smooth_sigma, mask_weight, low_frame_rate
     )
     if epochs:
         config = replace(config, epochs=epochs)
@@ -213,6 +216,7 @@ def evaluate(
     source_balanced: SourceBalanced = False,
     smooth_sigma: SmoothSigma = 0.0,
     mask_weight: MaskWeight = 0.0,
+    low_frame_rate: LowFrameRate = 0.0,
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -248,7 +252,15 @@ def evaluate(
         )
         raise typer.Exit(1)
     base = backbone_recipe(
-        threads, text_weight, frame, camera_error, source_balanced, smooth_sigma, mask_weight, device
+        threads,
+        text_weight,
+        frame,
+        camera_error,
+        source_balanced,
+        smooth_sigma,
+        mask_weight,
+        low_frame_rate,
+        device,
     )
     if protocol == "cross-source":
         _cross_source(data, out, holdout, epochs, base, latent_score, console, shared, dataset.parent)

@@ -15,11 +15,14 @@ labels with those of the reference (every frame, native size, num_poses 4, one p
 Agreement = the share of the reference's labelled person-time (0.05 s steps) that the variant
 labels the same (any track), both ways; the per-track label ranges are printed too.
 
-    python studies/annotate_labels.py
+    python studies/annotate_labels.py [BUNDLE ...]    # default: the shipped bundle
+
+With several bundles, MediaPipe runs once and every bundle labels the same recorded poses.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -79,12 +82,11 @@ def main() -> None:
     from actzero.model.bundle import Bundle
     from actzero.stream.worker import WorkerCore
 
-    core = WorkerCore(Bundle.load())
-    core.warm_up()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundles", nargs="*", type=Path, help="bundle folders (default: the shipped one)")
+    args = parser.parse_args()
     frames = _frames()
     reference_poses = record(frames)
-    reference = annotate_recorded(reference_poses, core)
-    print(f"reference (every frame, native size, num_poses 4):\n{label_ranges(reference)}\n")
     rng = np.random.default_rng(0)
     variants: list[tuple[str, Recorded]] = []
     for sigma in (1e-4, 1e-3, 3e-3):
@@ -112,10 +114,17 @@ def main() -> None:
         variants.append(
             (f"fresh landmarker from frame {middle - warm_up}, used from {middle} unchecked", stitched)
         )
-    for name, poses in variants:
-        annotation = annotate_recorded(poses, core)
-        there, back = label_agreement(reference, annotation), label_agreement(annotation, reference)
-        print(f"{name}: agreement {there:.1%} (reverse {back:.1%})\n{label_ranges(annotation)}\n", flush=True)
+    for bundle in args.bundles or [None]:
+        core = WorkerCore(Bundle.load(bundle))
+        core.warm_up()
+        reference = annotate_recorded(reference_poses, core)
+        print(f"== bundle {bundle or 'shipped'}\nreference (every frame, native size, num_poses 4):")
+        print(f"{label_ranges(reference)}\n")
+        for name, poses in variants:
+            annotation = annotate_recorded(poses, core)
+            there, back = label_agreement(reference, annotation), label_agreement(annotation, reference)
+            print(f"{name}: agreement {there:.1%} (reverse {back:.1%})", flush=True)
+            print(f"{label_ranges(annotation)}\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the woman's walk). Which track is which person is read from the printed timeline
 
 Run:
     python studies/sample_video_labels.py model/assets/default_bundle /tmp/other_bundle
+    python studies/sample_video_labels.py model/assets/default_bundle --pose-every 2  # every 2nd frame
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundles", nargs="+", type=Path)
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
+    parser.add_argument("--pose-every", type=int, default=1, help="as `actzero annotate --pose-every`")
     args = parser.parse_args()
     for bundle in args.bundles:
-        annotation = annotate_video(args.video, Recognizer(bundle))
+        annotation = annotate_video(args.video, Recognizer(bundle), pose_every=args.pose_every)
         columns = ("track", "seen s", "segments (start-end label score)", "jacks 0.2-2.4 s", "jacks all")
-        table = Table(f"{bundle} ({annotation.bundle_id})", columns)
+        every = f", poses of every {args.pose_every} frames" if args.pose_every > 1 else ""
+        table = Table(f"{bundle} ({annotation.bundle_id}){every}", columns)
         for person in annotation.persons:
             if not person.segments:
                 continue

@@ -1,8 +1,9 @@
 """Camera-like augmentation of training windows.
 
 Before canonicalisation (on a raw clip, metres, NaN = missing): speed change by temporal
-resampling, and dropped joints (single joint-frames and occlusion spans) set to NaN so
-that `canonicalise` fills them exactly as it does at run time; the window is then made by
+resampling, optionally a lower camera frame rate (`low_rate_capture`), and dropped joints
+(single joint-frames and occlusion spans) set to NaN so that `canonicalise` fills them exactly
+as it does at run time; the window is then made by
 model/windows.py `model_window` (canonicalised, a short one padded), as at run time. After
 canonicalisation (a batch of canonical windows): rotation about the vertical axis, a tilt
 about the horizontal axes (small in the upright frame; in the gravity frame up to
@@ -32,7 +33,7 @@ import numpy as np
 
 from actzero.model.canonical import IMAGE, UPRIGHT, WORLD_UP_FRAMES, CanonicalisationError
 from actzero.model.skeleton import MIRROR_PERM, NUM_JOINTS, SPINE_BASE, SPINE_SHOULDER, body_size
-from actzero.model.windows import model_window
+from actzero.model.windows import model_window, resample_at
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class AugmentConfig:
     error_jitter_xy: float = 0.043  # body units, image plane (studies/camera_error.py)
     error_jitter_z: float = 0.054  # body units, along depth
     error_depth_scale: tuple[float, float] = (0.9, 1.4)  # around the fitted 1.2
+    low_rate_probability: float = 0.0  # chance a window is captured at 1/step of the frame rate
+    low_rate_steps: tuple[int, ...] = (2, 3)  # 15 and 10 fps cameras (or --pose-every 2, 3)
 
 
 def mirror_label_map(class_names: list[str]) -> np.ndarray:
@@ -106,6 +109,23 @@ def drop_joints(window: np.ndarray, config: AugmentConfig, rng: np.random.Genera
     return out
 
 
+def low_rate_capture(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """A (T, 25, 3) window as a slower camera gives it once resampled to the model's rate.
+
+    With probability `config.low_rate_probability`, only every `step`-th frame (random step from
+    `config.low_rate_steps`, random phase) is kept and the others are linearly interpolated
+    between them by `resample_at`, as the worker resamples a 15 or 10 fps camera (or poses
+    estimated on every other frame) to 30 fps; the ends hold the nearest kept frame.
+    """
+    if config.low_rate_probability <= 0 or rng.random() >= config.low_rate_probability:
+        return window
+    step = int(rng.choice(config.low_rate_steps))
+    if len(window) <= step:
+        return window
+    kept = np.arange(int(rng.integers(step)), len(window), step)
+    return resample_at(kept.astype(np.float64), window[kept], np.arange(len(window), dtype=np.float64))
+
+
 def virtual_view(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
     """A raw (T, 25, 3) window (y up) as a random virtual camera sees it: camera axes, depth along z.
 
@@ -152,7 +172,7 @@ def sample_canonical_window(
     clip: np.ndarray, length: int, config: AugmentConfig, rng: np.random.Generator, frame: str = UPRIGHT
 ) -> np.ndarray | None:
     """Speed-changed, joint-dropped model window (canonical `frame`) of a raw clip (None if unusable)."""
-    window = crop_with_speed(clip, length, rng.uniform(*config.speed), rng)
+    window = low_rate_capture(crop_with_speed(clip, length, rng.uniform(*config.speed), rng), config, rng)
     if frame == IMAGE:
         window = virtual_view(window, config, rng)
     if config.camera_error:

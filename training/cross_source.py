@@ -38,6 +38,7 @@ import numpy as np
 
 from actzero.model.canonical import UPRIGHT
 from actzero.model.zeroshot import Calibration, combine_experts, softmax
+from actzero.training.augment import AugmentConfig
 from actzero.training.backbone import BackboneConfig
 from actzero.training.evaluate import VARIANTS as EVAL_VARIANTS
 from actzero.training.evaluate import Features, LatentModel
@@ -203,6 +204,7 @@ def _group_features(
 # TrainConfig fields added after feature caches were written; left out of the key at their default.
 _LATER_TRAIN_SETTINGS = ("source_balanced", "mask_weight", "mask_ratio")
 _LATER_BACKBONE_SETTINGS = ("smooth_sigma",)
+_LATER_AUGMENT_SETTINGS = ("low_rate_probability", "low_rate_steps")
 
 
 def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -> str:
@@ -220,6 +222,7 @@ def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -
     later = (
         (train, TrainConfig(), _LATER_TRAIN_SETTINGS),
         (train["backbone"], BackboneConfig(), _LATER_BACKBONE_SETTINGS),
+        (train["augment"], AugmentConfig(), _LATER_AUGMENT_SETTINGS),
     )
     for written, defaults, names_ in later:
         for name in names_:

@@ -230,3 +230,32 @@ def test_camera_error_model_gives_the_jitter_it_is_configured_with() -> None:
     )
     depth = lambda seq: seq[..., 2] - seq[:, SPINE_BASE : SPINE_BASE + 1, 2]  # noqa: E731
     np.testing.assert_allclose(depth(squeezed), 0.5 * depth(clip), atol=1e-5)
+
+
+def test_low_rate_capture_keeps_every_step_th_frame_and_interpolates_the_rest() -> None:
+    from actzero.training.augment import low_rate_capture
+
+    rng = np.random.default_rng(0)
+    window = rng.normal(size=(64, 25, 3)).astype(np.float32)
+    window[10, 3] = np.nan  # a dropped joint on a frame that may be discarded or kept
+    for seed in range(6):
+        out = low_rate_capture(window, AugmentConfig(low_rate_probability=1.0, low_rate_steps=(2,)),
+                               np.random.default_rng(seed))  # fmt: skip
+        kept = [t for t in range(64) if np.array_equal(out[t], window[t], equal_nan=True)]
+        phase = kept[0]
+        assert phase in (0, 1) and set(range(phase, 64, 2)) <= set(kept)
+        middle = np.arange(phase + 1, 63, 2)
+        expected = 0.5 * (window[middle - 1] + window[middle + 1])
+        np.testing.assert_allclose(out[middle], expected, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(out[middle], window[middle])  # the dropped frames are not the originals
+        if phase == 1:
+            np.testing.assert_array_equal(out[0], window[1])  # before the first kept frame: held
+
+
+def test_low_rate_capture_off_changes_nothing_and_draws_nothing() -> None:
+    from actzero.training.augment import low_rate_capture
+
+    window = np.random.default_rng(1).normal(size=(64, 25, 3)).astype(np.float32)
+    rng = np.random.default_rng(5)
+    assert low_rate_capture(window, AugmentConfig(), rng) is window
+    assert rng.random() == np.random.default_rng(5).random()  # older recipes stay bit-identical
