@@ -114,7 +114,7 @@ def train(
     source_balanced: SourceBalanced = False,
     smooth_sigma: SmoothSigma = 2.0,
     mask_weight: MaskWeight = 0.0,
-    low_frame_rate: LowFrameRate = 0.0,
+    low_frame_rate: LowFrameRate = 0.5,
     latent_space: str = typer.Option(
         "two-way",
         "--latent-space",
