@@ -222,6 +222,8 @@ def evaluate(
 
     Example: actzero eval --out runs/eval --splits 3 --seeds 2
 
+    The Bandai-class split's backbones train 8 epochs unless --epochs says otherwise.
+
     Cross-source: actzero eval --protocol cross-source --out runs/cross_source (the
     evaluation backbones train 6 epochs unless --epochs says otherwise).
 
@@ -233,7 +235,7 @@ def evaluate(
     from rich.console import Console
 
     from actzero.training.dataset import SYNTHETIC_SOURCE, select_sources
-    from actzero.training.evaluate import EvalConfig, markdown_table, search_sadvae
+    from actzero.training.evaluate import BANDAI_SPLIT_EPOCHS, EvalConfig, markdown_table, search_sadvae
     from actzero.training.evaluate import evaluate as run_evaluation
 
     console = Console()
@@ -266,7 +268,7 @@ def evaluate(
         _cross_source(data, out, holdout, epochs, base, latent_score, console, shared, dataset.parent)
         return
     data = select_sources(data, ("bandai-namco", SYNTHETIC_SOURCE))  # today's protocol, today's clips
-    train_config = replace(base, **({"epochs": epochs} if epochs else {}))
+    train_config = replace(base, epochs=epochs or BANDAI_SPLIT_EPOCHS)
     config = EvalConfig(splits=splits, seeds=tuple(range(seeds)), train=train_config)
     if search:
         try:
