@@ -123,7 +123,7 @@ def low_rate_capture(window: np.ndarray, config: AugmentConfig, rng: np.random.G
     if len(window) <= step:
         return window
     kept = np.arange(int(rng.integers(step)), len(window), step)
-    return resample_at(kept.astype(np.float64), window[kept], np.arange(len(window), dtype=np.float64))
+    return resample_at(kept, window[kept], np.arange(len(window)))
 
 
 def virtual_view(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
