@@ -157,7 +157,14 @@ def train(
         console.print(f"[red]error:[/red] --latent-space must be one of {known}, not {latent_space!r}")
         raise typer.Exit(1)
     config = backbone_recipe(
-        threads, text_weight, frame, camera_error, source_balanced, smooth_sigma, mask_weight, low_frame_rate
+        threads=threads,
+        text_weight=text_weight,
+        frame=frame,
+        camera_error=camera_error,
+        source_balanced=source_balanced,
+        smooth_sigma=smooth_sigma,
+        mask_weight=mask_weight,
+        low_frame_rate=low_frame_rate,
     )
     if epochs:
         config = replace(config, epochs=epochs)
@@ -254,15 +261,15 @@ def evaluate(
         )
         raise typer.Exit(1)
     base = backbone_recipe(
-        threads,
-        text_weight,
-        frame,
-        camera_error,
-        source_balanced,
-        smooth_sigma,
-        mask_weight,
-        low_frame_rate,
-        device,
+        threads=threads,
+        text_weight=text_weight,
+        frame=frame,
+        camera_error=camera_error,
+        source_balanced=source_balanced,
+        smooth_sigma=smooth_sigma,
+        mask_weight=mask_weight,
+        low_frame_rate=low_frame_rate,
+        device=device,
     )
     if protocol == "cross-source":
         _cross_source(data, out, holdout, epochs, base, latent_score, console, shared, dataset.parent)
