@@ -84,6 +84,16 @@ LowFrameRate = Annotated[
         "(0: none).",
     ),
 ]
+PlacementOffset = Annotated[
+    float,
+    typer.Option(
+        "--placement-offset",
+        min=0.0,
+        max=0.5,
+        help="Largest std, in body sizes, of a fixed per-joint offset added to training windows: "
+        "joints placed elsewhere on the body, as another sensor places them (0: none).",
+    ),
+]
 Frame = Annotated[
     str,
     typer.Option(

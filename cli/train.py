@@ -16,6 +16,7 @@ from actzero.cli.options import (
     Frame,
     LowFrameRate,
     MaskWeight,
+    PlacementOffset,
     SharedData,
     SmoothSigma,
     SourceBalanced,
@@ -76,6 +77,7 @@ def backbone_recipe(
     smooth_sigma: float,
     mask_weight: float,
     low_frame_rate: float = 0.0,
+    placement_offset: float = 0.0,
     device: str = "cpu",
 ):
     """The TrainConfig that `train` and `eval` build from their shared backbone options."""
@@ -90,7 +92,11 @@ def backbone_recipe(
         source_balanced=source_balanced,
         mask_weight=mask_weight,
         device=device,
-        augment=AugmentConfig(camera_error=camera_error, low_rate_probability=low_frame_rate),
+        augment=AugmentConfig(
+            camera_error=camera_error,
+            low_rate_probability=low_frame_rate,
+            placement_offset=placement_offset,
+        ),
         backbone=BackboneConfig(smooth_sigma=smooth_sigma),
     )
 
@@ -115,6 +121,7 @@ def train(
     smooth_sigma: SmoothSigma = 2.0,
     mask_weight: MaskWeight = 0.0,
     low_frame_rate: LowFrameRate = 0.5,
+    placement_offset: PlacementOffset = 0.0,
     latent_space: str = typer.Option(
         "two-way",
         "--latent-space",
@@ -165,6 +172,7 @@ def train(
         smooth_sigma=smooth_sigma,
         mask_weight=mask_weight,
         low_frame_rate=low_frame_rate,
+        placement_offset=placement_offset,
     )
     if epochs:
         config = replace(config, epochs=epochs)
@@ -224,6 +232,7 @@ def evaluate(
     smooth_sigma: SmoothSigma = 0.0,
     mask_weight: MaskWeight = 0.0,
     low_frame_rate: LowFrameRate = 0.0,
+    placement_offset: PlacementOffset = 0.0,
 ) -> None:
     """Zero-shot evaluation on real-motion unseen classes: ZSL, GZSL S/U/H and the ablation table.
 
@@ -269,6 +278,7 @@ def evaluate(
         smooth_sigma=smooth_sigma,
         mask_weight=mask_weight,
         low_frame_rate=low_frame_rate,
+        placement_offset=placement_offset,
         device=device,
     )
     if protocol == "cross-source":

@@ -95,6 +95,12 @@ def main() -> None:
         "--low-frame-rate", type=float, default=0.0, help="share of windows seen as a 15 or 10 fps camera"
     )
     parser.add_argument(
+        "--placement-offset",
+        type=float,
+        default=0.0,
+        help="largest std of fixed per-joint offsets (body sizes)",
+    )
+    parser.add_argument(
         "--epochs", type=int, default=0, help="backbone epochs (0: the cross-source schedule)"
     )
     args = parser.parse_args()
@@ -114,13 +120,20 @@ def main() -> None:
             epochs=args.epochs or base.train.epochs,
             mask_weight=args.mask_weight,
             backbone=replace(base.train.backbone, smooth_sigma=args.smooth_sigma),
-            augment=replace(base.train.augment, low_rate_probability=args.low_frame_rate),
+            augment=replace(
+                base.train.augment,
+                low_rate_probability=args.low_frame_rate,
+                placement_offset=args.placement_offset,
+            ),
         ),
     )
     smoothing = f"_s{args.smooth_sigma:g}" if args.smooth_sigma else ""
-    schedule = (f"_e{args.epochs}" if args.epochs else "") + (
-        f"_m{args.mask_weight:g}" if args.mask_weight else ""
-    ) + (f"_lr{args.low_frame_rate:g}" if args.low_frame_rate else "")
+    schedule = (
+        (f"_e{args.epochs}" if args.epochs else "")
+        + (f"_m{args.mask_weight:g}" if args.mask_weight else "")
+        + (f"_lr{args.low_frame_rate:g}" if args.low_frame_rate else "")
+        + (f"_po{args.placement_offset:g}" if args.placement_offset else "")
+    )
     recipe = f"{args.frame}_tw{args.text_weight:g}{smoothing}{schedule}"
     plans = fold_plans(
         clips.labels, np.asarray(dataset.sources), clips.names, args.folds, config.val_fraction, config.seed
@@ -150,7 +163,8 @@ def main() -> None:
     table.notes.append(
         f"{args.folds} folds of the classes of every source but Penn Action (seed {config.seed}); backbone: "
         f"{config.train.epochs} epochs, frame {args.frame}, text weight {args.text_weight:g}, "
-        f"smoothing sigma {args.smooth_sigma:g}, low frame rate {args.low_frame_rate:g}; in-domain"
+        f"smoothing sigma {args.smooth_sigma:g}, low frame rate {args.low_frame_rate:g}, placement offset "
+        f"{args.placement_offset:g}; in-domain"
     )
     print_tables([table])
     args.out.mkdir(parents=True, exist_ok=True)

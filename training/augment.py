@@ -1,7 +1,8 @@
 """Camera-like augmentation of training windows.
 
 Before canonicalisation (on a raw clip, metres, NaN = missing): speed change by temporal
-resampling, optionally a lower camera frame rate (`low_rate_capture`), and dropped joints
+resampling, optionally a lower camera frame rate (`low_rate_capture`) and joints placed
+elsewhere on the body, as another sensor places them (`placement_offsets`), and dropped joints
 (single joint-frames and occlusion spans) set to NaN so that `canonicalise` fills them exactly
 as it does at run time; the window is then made by
 model/windows.py `model_window` (canonicalised, a short one padded), as at run time. After
@@ -57,6 +58,7 @@ class AugmentConfig:
     error_depth_scale: tuple[float, float] = (0.9, 1.4)  # around the fitted 1.2
     low_rate_probability: float = 0.0  # chance a window is captured at 1/step of the frame rate
     low_rate_steps: tuple[int, ...] = (2, 3)  # 15 and 10 fps cameras (or --pose-every 2, 3)
+    placement_offset: float = 0.0  # largest std (body units) of a joint's fixed offset in a window
 
 
 def mirror_label_map(class_names: list[str]) -> np.ndarray:
@@ -126,6 +128,25 @@ def low_rate_capture(window: np.ndarray, config: AugmentConfig, rng: np.random.G
     return resample_at(kept, window[kept], np.arange(len(window)))
 
 
+def placement_offsets(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """A raw (T, 25, 3) window with every joint moved by its own offset, fixed for the whole window.
+
+    Sensors put a joint at different points of the body (Kinect's hip joints sit wider and
+    higher than a motion-capture rig's, its shoulders on the surface): after `canonicalise` fixes
+    the bone lengths, such a placement is a constant change of the bone directions. The offsets
+    are Gaussian with a std drawn per window from 0 to `config.placement_offset` body sizes
+    (`body_size`), so some windows stay nearly as recorded. Off (the window itself, and nothing
+    drawn) when the option is 0.
+    """
+    if config.placement_offset <= 0:
+        return window
+    size = body_size(window)
+    if not np.isfinite(size) or size <= 0:
+        return window
+    spread = rng.uniform(0.0, config.placement_offset) * size
+    return (window + rng.normal(0.0, spread, (1, window.shape[1], 3))).astype(window.dtype)
+
+
 def virtual_view(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
     """A raw (T, 25, 3) window (y up) as a random virtual camera sees it: camera axes, depth along z.
 
@@ -173,6 +194,7 @@ def sample_canonical_window(
 ) -> np.ndarray | None:
     """Speed-changed, joint-dropped model window (canonical `frame`) of a raw clip (None if unusable)."""
     window = low_rate_capture(crop_with_speed(clip, length, rng.uniform(*config.speed), rng), config, rng)
+    window = placement_offsets(window, config, rng)
     if frame == IMAGE:
         window = virtual_view(window, config, rng)
     if config.camera_error:

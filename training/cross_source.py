@@ -204,7 +204,7 @@ def _group_features(
 # TrainConfig fields added after feature caches were written; left out of the key at their default.
 _LATER_TRAIN_SETTINGS = ("source_balanced", "mask_weight", "mask_ratio")
 _LATER_BACKBONE_SETTINGS = ("smooth_sigma",)
-_LATER_AUGMENT_SETTINGS = ("low_rate_probability", "low_rate_steps")
+_LATER_AUGMENT_SETTINGS = ("low_rate_probability", "low_rate_steps", "placement_offset")
 
 
 def _cache_key(plan: HoldoutPlan, names: list[str], config: CrossSourceConfig) -> str:

@@ -259,3 +259,31 @@ def test_low_rate_capture_off_changes_nothing_and_draws_nothing() -> None:
     rng = np.random.default_rng(5)
     assert low_rate_capture(window, AugmentConfig(), rng) is window
     assert rng.random() == np.random.default_rng(5).random()  # older recipes stay bit-identical
+
+
+def test_placement_offsets_move_each_joint_by_one_offset_for_the_whole_window() -> None:
+    from actzero.model.skeleton import body_size
+    from actzero.training.augment import placement_offsets
+
+    rng = np.random.default_rng(2)
+    window = rng.normal(size=(48, 25, 3)).astype(np.float32)
+    window[5, 7] = np.nan  # a dropped joint stays dropped
+    config = AugmentConfig(placement_offset=0.1)
+    moved = [placement_offsets(window, config, np.random.default_rng(seed)) for seed in range(20)]
+    for out in moved:
+        shift = out - window
+        assert np.isnan(out[5, 7]).all()
+        finite = np.isfinite(shift).all(axis=(1, 2))
+        np.testing.assert_allclose(shift[finite], np.broadcast_to(shift[0], shift[finite].shape), atol=1e-5)
+    spreads = np.array([np.nanstd(out[0] - window[0]) for out in moved])
+    assert (spreads > 0).all() and spreads.max() <= 0.1 * body_size(window) * 1.6
+    assert len(np.unique(np.round(spreads, 4))) == len(spreads)  # a new spread per window
+
+
+def test_placement_offsets_off_changes_nothing_and_draws_nothing() -> None:
+    from actzero.training.augment import placement_offsets
+
+    window = np.random.default_rng(1).normal(size=(64, 25, 3)).astype(np.float32)
+    rng = np.random.default_rng(5)
+    assert placement_offsets(window, AugmentConfig(), rng) is window
+    assert rng.random() == np.random.default_rng(5).random()  # older recipes stay bit-identical
