@@ -131,9 +131,10 @@ def low_rate_capture(window: np.ndarray, config: AugmentConfig, rng: np.random.G
 def placement_offsets(window: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
     """A raw (T, 25, 3) window with every joint moved by its own offset, fixed for the whole window.
 
-    Sensors put a joint at different points of the body (Kinect's hip joints sit wider and
-    higher than a motion-capture rig's, its shoulders on the surface): after `canonicalise` fixes
-    the bone lengths, such a placement is a constant change of the bone directions. The offsets
+    Sensors put a joint at different points of the body (each motion-capture rig defines its own
+    hip and spine joints; Kinect and MediaPipe estimate theirs from a camera): after
+    `canonicalise` fixes the bone lengths, such a placement is a constant change of the bone
+    directions. The offsets
     are Gaussian with a std drawn per window from 0 to `config.placement_offset` body sizes
     (`body_size`), so some windows stay nearly as recorded. Off (the window itself, and nothing
     drawn) when the option is 0.
